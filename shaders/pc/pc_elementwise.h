@@ -1,0 +1,20 @@
+/* pc_elementwise.h — push constants of shaders/elementwise.comp (C and GLSL). */
+#ifndef VKTI_PC_ELEMENTWISE_H
+#define VKTI_PC_ELEMENTWISE_H
+#include "pc_common.h"
+
+#define VKTI_ELT_ADD 0u   /* out = a + b[i % nb] */
+#define VKTI_ELT_MUL 1u   /* out = a * b[i % nb] */
+#define VKTI_ELT_SCALE 2u /* out = alpha * a + beta */
+#define VKTI_ELT_SILU 3u  /* out = a * sigmoid(a) */
+
+VKTI_PUSH_BEGIN(vkti_pc_elementwise)
+    VKTI_PC_U32 n;      /* elements of out and a */
+    VKTI_PC_U32 nb;     /* elements of b (broadcast by repetition), or 1 */
+    VKTI_PC_U32 op;
+    VKTI_PC_F32 alpha;
+    VKTI_PC_F32 beta;
+VKTI_PUSH_END(vkti_pc_elementwise)
+VKTI_PUSH_CHECK(vkti_pc_elementwise)
+
+#endif

@@ -1,0 +1,185 @@
+/* bench_ops.c — `vkti bench ops`: device time of matmul at Stable Diffusion shapes in fp16 and
+ * fp32 storage, and of buffer copies, from timestamp queries: each timed run records `reps`
+ * back-to-back dispatches between two timestamps; the median over `runs` is reported. */
+#include "api/ctx_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/elementwise.h"
+#include "ops/matmul.h"
+
+typedef struct mm_shape { int64_t M, N, K; const char *what; } mm_shape;
+
+/* M = tokens (64x64 latent = 4096), N = output channels, K = input channels (x9 for 3x3 convs) */
+static const mm_shape FULL[] = {
+    {4096, 320, 320, "attn proj 64x64"},
+    {4096, 320, 2880, "conv3x3 320 64x64"},
+    {4096, 1280, 2880, "4096x1280x2880"},
+    {1024, 640, 5760, "conv3x3 640 32x32"},
+    {4096, 2560, 320, "geglu proj 64x64"},
+};
+static const mm_shape QUICK[] = {
+    {1024, 320, 320, "attn proj 32x32"},
+    {1024, 320, 2880, "conv3x3 320 32x32"},
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct bench {
+    vkti_gpu *g;
+    vkti_cmd *cmd;
+    int runs, reps;
+} bench;
+
+/* Times `reps` copies of the work that record() records; returns median ms per rep. */
+typedef int (*record_fn)(vkti_cmd *c, void *user);
+
+static int time_it(bench *b, record_fn record, void *user, double *ms)
+{
+    double t[32];
+    int runs = b->runs < 32 ? b->runs : 32;
+    for (int r = -1; r < runs; r++) { /* r = -1 warms up (pipeline creation, first touch) */
+        int t0, t1, rc;
+        if ((rc = vkti_cmd_begin(b->cmd)) || (rc = vkti_cmd_timestamp(b->cmd, &t0)))
+            return rc;
+        for (int i = 0; i < b->reps; i++)
+            if ((rc = record(b->cmd, user)))
+                return rc;
+        if ((rc = vkti_cmd_timestamp(b->cmd, &t1)) || (rc = vkti_cmd_end(b->cmd)) || (rc = vkti_cmd_submit(b->cmd, 1)))
+            return rc;
+        if (r >= 0) {
+            double ns;
+            if ((rc = vkti_cmd_elapsed_ns(b->cmd, t0, t1, &ns)))
+                return rc;
+            t[r] = ns * 1e-6 / b->reps;
+        }
+    }
+    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
+    *ms = t[runs / 2];
+    return VKTI_OK;
+}
+
+typedef struct mm_work { vkti_tensor a, w, c; } mm_work;
+
+static int record_mm(vkti_cmd *c, void *user)
+{
+    mm_work *w = user;
+    vkti_matmul_params p = {.trans_b = 1};
+    return vkti_matmul_forward(c, &w->c, &w->a, &w->w, NULL, &p);
+}
+
+typedef struct copy_work { vkti_tensor dst, src; int shader; } copy_work;
+
+static int record_copy(vkti_cmd *c, void *user)
+{
+    copy_work *w = user;
+    return w->shader ? vkti_scale_forward(c, &w->dst, &w->src, 1.0f, 0.0f) : vkti_cmd_copy(c, &w->dst, &w->src);
+}
+
+static int fill_random(vkti_gpu *g, const vkti_tensor *t)
+{
+    int64_t n = vkti_tensor_numel(t);
+    float *h = malloc(sizeof(float) * (size_t)n);
+    if (!h)
+        return VKTI_E_OOM;
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (int64_t i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        h[i] = (float)((double)(s >> 40) / 16777216.0 - 0.5);
+    }
+    int rc = vkti_tensor_upload_f32(g, t, h, n);
+    free(h);
+    return rc;
+}
+
+static int add_row(vkti_bench_row **rows, int *n, const char *name, double ms, double flops, double bytes)
+{
+    vkti_bench_row *nr = realloc(*rows, sizeof **rows * (size_t)(*n + 1));
+    if (!nr)
+        return VKTI_E_OOM;
+    *rows = nr;
+    vkti_bench_row *r = &nr[(*n)++];
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->ms = ms;
+    r->flops = flops;
+    r->bytes = bytes;
+    return VKTI_OK;
+}
+
+int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count)
+{
+    *rows = NULL;
+    *count = 0;
+    bench b = {.runs = quick ? 3 : 9, .reps = quick ? 2 : 10};
+    int rc = vkti__ctx_gpu(ctx, &b.g);
+    if (rc)
+        return rc;
+    if (!vkti_gpu_info(b.g)->timestamps)
+        return vkti_fail(&ctx->diag, VKTI_E_UNSUPPORTED, "device '%s' has no timestamp queries on its compute queue",
+                         vkti_gpu_info(b.g)->name);
+    vkti_arena *arena = NULL;
+    if ((rc = vkti_arena_create(b.g, "bench", 0, &arena)) || (rc = vkti_cmd_create(b.g, &b.cmd))) {
+        vkti_arena_free(arena);
+        return rc;
+    }
+    const mm_shape *shapes = quick ? QUICK : FULL;
+    int nshapes = quick ? (int)(sizeof QUICK / sizeof QUICK[0]) : (int)(sizeof FULL / sizeof FULL[0]);
+    vkti_dtype types[2] = {VKTI_F16, VKTI_F32};
+    for (int ti = 0; ti < 2 && !rc; ti++) {
+        if (types[ti] == VKTI_F16 && !vkti_gpu_info(b.g)->storage16)
+            continue;
+        for (int i = 0; i < nshapes && !rc; i++) {
+            uint64_t mark = vkti_arena_mark(arena);
+            const mm_shape *s = &shapes[i];
+            mm_work w;
+            if ((rc = vkti_arena_tensor(arena, &w.a, types[ti], 2, (int64_t[]){s->M, s->K})) ||
+                (rc = vkti_arena_tensor(arena, &w.w, types[ti], 2, (int64_t[]){s->N, s->K})) ||
+                (rc = vkti_arena_tensor(arena, &w.c, types[ti], 2, (int64_t[]){s->M, s->N})) ||
+                (rc = fill_random(b.g, &w.a)) || (rc = fill_random(b.g, &w.w)))
+                break;
+            double ms;
+            if ((rc = time_it(&b, record_mm, &w, &ms)))
+                break;
+            char name[96];
+            snprintf(name, sizeof name, "matmul %s %lldx%lldx%lld (%s)", vkti_dtype_name(types[ti]), (long long)s->M,
+                     (long long)s->N, (long long)s->K, s->what);
+            double es = (double)vkti_dtype_size(types[ti]);
+            rc = add_row(rows, count, name, ms, 2.0 * (double)s->M * (double)s->N * (double)s->K,
+                         es * (double)(s->M * s->K + s->N * s->K + s->M * s->N));
+            vkti_arena_release(arena, mark);
+        }
+    }
+    /* copies: 64 MiB (16 MiB quick), by the copy engine and by a shader */
+    for (int shader = 0; shader < 2 && !rc; shader++) {
+        int64_t n = (quick ? 16 : 64) << 18; /* f32 elements */
+        copy_work w = {.shader = shader};
+        uint64_t mark = vkti_arena_mark(arena);
+        if ((rc = vkti_arena_tensor(arena, &w.src, VKTI_F32, 1, &n)) ||
+            (rc = vkti_arena_tensor(arena, &w.dst, VKTI_F32, 1, &n)) || (rc = fill_random(b.g, &w.src)))
+            break;
+        double ms;
+        if ((rc = time_it(&b, record_copy, &w, &ms)))
+            break;
+        char name[96];
+        snprintf(name, sizeof name, "copy %lld MiB (%s)", (long long)(n * 4 >> 20),
+                 shader ? "shader" : "vkCmdCopyBuffer");
+        rc = add_row(rows, count, name, ms, 0, 2.0 * 4.0 * (double)n);
+        vkti_arena_release(arena, mark);
+    }
+    vkti_cmd_free(b.cmd);
+    vkti_arena_free(arena);
+    if (rc) {
+        free(*rows);
+        *rows = NULL;
+        *count = 0;
+        if (rc == VKTI_E_OOM && !ctx->diag.msg[0])
+            vkti_fail(&ctx->diag, rc, "out of host memory");
+    }
+    return rc;
+}

@@ -1,0 +1,50 @@
+/* platform.h — the one place that talks to the operating system: monotonic clock, files
+ * (read whole, map, atomic replace), directories, cache location, terminal width, Ctrl-C.
+ * platform.c has a POSIX half and a Win32 half; nothing else includes unistd.h or windows.h. */
+#ifndef VKTI_BASE_PLATFORM_H
+#define VKTI_BASE_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "base/diag.h"
+
+/* Seconds from an arbitrary origin, monotonic. */
+double vkti_now(void);
+
+/* Reads a whole file into a new buffer (plus a terminating NUL not counted in *size).
+ * Refuses files larger than max_bytes. */
+int vkti_file_read(vkti_diag *d, const char *path, size_t max_bytes, uint8_t **data, size_t *size);
+
+/* A read-only mapping of a whole file (falls back to reading it). */
+typedef struct vkti_mapped_file {
+    const uint8_t *data;
+    size_t size;
+    void *impl_; /* platform handle */
+    int mapped_;
+} vkti_mapped_file;
+int vkti_file_map(vkti_diag *d, const char *path, vkti_mapped_file *out);
+void vkti_file_unmap(vkti_mapped_file *f);
+
+/* Writes data to path atomically: a temporary file beside it, flushed to disk, then renamed
+ * over path. On failure the old file (if any) is untouched and no temporary is left. */
+int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, size_t size);
+
+int vkti_file_exists(const char *path);
+int vkti_dir_exists(const char *path);
+/* Creates a directory and its parents (like mkdir -p). */
+int vkti_mkdir_p(vkti_diag *d, const char *path);
+int vkti_file_remove(const char *path);
+
+/* The per-user cache directory for vkti ($XDG_CACHE_HOME/vkti, ~/.cache/vkti, %LOCALAPPDATA%\vkti). */
+int vkti_cache_dir(char *out, size_t cap);
+
+/* Terminal width in columns of stdout, or 0 when stdout is not a terminal. */
+int vkti_terminal_width(void);
+int vkti_stdout_is_tty(void);
+
+/* Ctrl-C: after vkti_interrupt_install(), the first Ctrl-C sets a flag that
+ * vkti_interrupt_requested() returns; a second one ends the process the usual way. */
+void vkti_interrupt_install(void);
+int vkti_interrupt_requested(void);
+
+#endif

@@ -1,0 +1,84 @@
+/* cmd_bench.c — `vkti bench ops [--json] [--quick]`: device timings of matmul and copies. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char HELP[] =
+    "usage: vkti bench ops [--json] [--quick]\n"
+    "\n"
+    "Times matrix products at Stable Diffusion shapes (fp16 and fp32 storage) and buffer copies\n"
+    "on the device with timestamp queries (median of repeated runs) and reports milliseconds,\n"
+    "TFLOP/s and GB/s. --quick uses small sizes (for CPU devices).\n";
+
+int cmd_bench(int argc, char **argv, const cli_globals *g)
+{
+    int json = 0, quick = 0;
+    const char *what = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(HELP, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (argv[i][0] != '-' && !what)
+            what = argv[i];
+        else
+            return cli_usage_error("bench", "unknown option '%s'", argv[i]);
+    }
+    if (what && strcmp(what, "ops") != 0 && strcmp(what, "all") != 0)
+        return cli_usage_error("bench", "unknown benchmark '%s' (this version has: ops)", what);
+    vkti_ctx *ctx = cli_context(g);
+    if (!ctx)
+        return 2;
+    vkti_device_info info;
+    vkti_bench_row *rows = NULL;
+    int n = 0;
+    int rc = vkti_device_current(ctx, &info);
+    if (rc == VKTI_OK)
+        rc = vkti_bench_ops(ctx, quick, &rows, &n);
+    if (rc) {
+        int code = cli_fail(ctx, rc);
+        vkti_ctx_free(ctx);
+        return code;
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "device", info.name);
+        cJSON_AddStringToObject(o, "driver", info.driver_name);
+        cJSON_AddStringToObject(o, "driver_info", info.driver_info);
+        cJSON_AddStringToObject(o, "vkti", vkti_version());
+        cJSON *arr = cJSON_AddArrayToObject(o, "ops");
+        for (int i = 0; i < n; i++) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddStringToObject(r, "name", rows[i].name);
+            cJSON_AddNumberToObject(r, "ms", rows[i].ms);
+            cJSON_AddNumberToObject(r, "tflops", rows[i].flops / (rows[i].ms * 1e9));
+            cJSON_AddNumberToObject(r, "gbps", rows[i].bytes / (rows[i].ms * 1e6));
+            cJSON_AddItemToArray(arr, r);
+        }
+        char *s = cJSON_Print(o);
+        if (s)
+            puts(s);
+        cJSON_free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("device: %s (%s %s)\n", info.name, info.driver_name, info.driver_info);
+        printf("%-52s %10s %10s %10s\n", "op", "ms", "TFLOP/s", "GB/s");
+        for (int i = 0; i < n; i++) {
+            printf("%-52s %10.3f ", rows[i].name, rows[i].ms);
+            if (rows[i].flops > 0)
+                printf("%10.3f ", rows[i].flops / (rows[i].ms * 1e9));
+            else
+                printf("%10s ", "-");
+            printf("%10.1f\n", rows[i].bytes / (rows[i].ms * 1e6));
+        }
+    }
+    vkti_free(rows);
+    vkti_ctx_free(ctx);
+    return 0;
+}

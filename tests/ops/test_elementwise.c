@@ -1,0 +1,68 @@
+/* test_elementwise.c — add, mul (with per-channel broadcast), scale and SiLU against double
+ * references, f32 and f16, at odd sizes, a 2-D grid size, and an SD activation size. */
+#include <math.h>
+
+#include "harness.h"
+#include "ops/elementwise.h"
+
+enum { ADD, MUL, SCALE, SILU };
+static const char *const NAMES[] = {"add", "mul", "scale", "silu"};
+
+static void run_case(th *t, int op, vkti_dtype dt, int64_t n, int64_t nb)
+{
+    if (!th_case(t, "%s %s n=%lld%s", NAMES[op], vkti_dtype_name(dt), (long long)n, nb != n ? " broadcast" : ""))
+        return;
+    float *a = th_alloc(t, sizeof(float) * (size_t)n), *b = th_alloc(t, sizeof(float) * (size_t)nb);
+    double *ref = th_alloc(t, sizeof(double) * (size_t)n);
+    if (!a || !b || !ref)
+        return;
+    th_fill(t, a, n, -6, 6);
+    th_fill(t, b, nb, -2, 2);
+    vkti_tensor ta, tb, to;
+    if (!th_input(t, &ta, dt, 1, &n, a) || !th_input(t, &tb, dt, 1, &nb, b) || !th_output(t, &to, dt, 1, &n))
+        return;
+    if (!th_begin(t))
+        return;
+    int rc = op == ADD ? vkti_add_forward(t->cmd, &to, &ta, &tb)
+           : op == MUL ? vkti_mul_forward(t->cmd, &to, &ta, &tb)
+           : op == SCALE ? vkti_scale_forward(t->cmd, &to, &ta, -1.5f, 0.25f)
+                         : vkti_silu_forward(t->cmd, &to, &ta);
+    if (!th_ok(t, rc) || !th_submit(t))
+        return;
+    for (int64_t i = 0; i < n; i++) {
+        double x = a[i], y = b[i % nb];
+        ref[i] = op == ADD ? x + y : op == MUL ? x * y : op == SCALE ? -1.5 * x + 0.25 : x / (1.0 + exp(-x));
+    }
+    /* elementwise results are one rounding from exact: judge each element by itself */
+    th_check(t, &to, ref, dt == VKTI_F16 ? (th_tol){1e-3, 1e-4} : (th_tol){1e-6, 1e-7});
+}
+
+TH_SUITE(elementwise)
+{
+    for (int d = 0; d < 2; d++) {
+        vkti_dtype dt = d ? VKTI_F16 : VKTI_F32;
+        if (dt == VKTI_F16 && !t->allow_f16)
+            continue;
+        for (int op = 0; op < 4; op++) {
+            run_case(t, op, dt, 1, 1);
+            run_case(t, op, dt, 1000, 1000);
+        }
+        run_case(t, ADD, dt, 320 * 77, 320);      /* per-channel broadcast */
+        run_case(t, MUL, dt, 320 * 77, 320);
+        run_case(t, ADD, dt, 256 * 65536 + 3, 1); /* more groups than one grid row holds */
+        if (!t->quick)
+            run_case(t, SILU, dt, 320 * 64 * 64, 320 * 64 * 64);
+    }
+    /* a mismatched broadcast is refused with a message */
+    if (th_case(t, "add refuses a b that does not divide a")) {
+        int64_t n = 10, nb = 3;
+        vkti_tensor ta, tb, to;
+        float x[10] = {0};
+        if (!th_input(t, &ta, VKTI_F32, 1, &n, x) || !th_input(t, &tb, VKTI_F32, 1, &nb, x) ||
+            !th_output(t, &to, VKTI_F32, 1, &n) || !th_begin(t))
+            return;
+        if (vkti_add_forward(t->cmd, &to, &ta, &tb) == VKTI_OK)
+            th_fail(t, "accepted b of 3 elements for a of 10");
+        th_submit(t);
+    }
+}
