@@ -1,0 +1,33 @@
+/* attention.h — fused multi-head scaled-dot-product attention, forward and backward, with no
+ * Nq x Nk matrix in memory (flash-attention style; FlashAttention-2 backward without atomics).
+ *
+ * Layout: token-major with heads contiguous inside the channel dimension, as the to_q / to_k /
+ * to_v Linear layers write them, so no permute is needed:
+ *     q, out, dq, d_out: [B, Nq, H, D] (or [B, Nq, H*D]);  k, v, dk, dv: [B, Nk, H, D] (or [B, Nk, H*D]);
+ *     lse, delta: f32 [B, H, Nq] (or any shape with B*H*Nq elements).
+ * q, k, v, out and the gradients share one storage dtype (f32 or f16); arithmetic, the online
+ * softmax and exponentials are f32. Causal: key j is masked for query i when j > i (the CLIP
+ * text encoder; Nq need not equal Nk). D is the head dimension, at most 256 (tested: 40, 64, 80,
+ * 160); tile sizes are chosen per D and the device's shared-memory size. */
+#ifndef VKTI_OPS_ATTENTION_H
+#define VKTI_OPS_ATTENTION_H
+
+#include "gpu/gpu.h"
+
+#define VKTI_ATTENTION_MAX_DIM 256
+
+/* out = softmax(scale * Q K^T [+ causal mask]) V per batch and head; lse[b, h, i] receives the
+ * natural log of the row's sum of exp(scale * q_i . k_j), which the backward needs (NULL: not
+ * written, for inference). */
+int vkti_attention_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *lse, const vkti_tensor *q,
+                           const vkti_tensor *k, const vkti_tensor *v, int heads, float scale, int causal);
+
+/* dq, dk, dv from d_out, given the forward's q, k, v, out and lse (same heads, scale, causal).
+ * delta is a caller-provided f32 scratch [B, H, Nq] that receives rowsum(d_out * out). Three
+ * dispatches: delta, then dK/dV (one workgroup per key tile) and dQ (one per query tile). */
+int vkti_attention_backward(vkti_cmd *c, const vkti_tensor *dq, const vkti_tensor *dk, const vkti_tensor *dv,
+                            const vkti_tensor *delta, const vkti_tensor *d_out, const vkti_tensor *q,
+                            const vkti_tensor *k, const vkti_tensor *v, const vkti_tensor *out,
+                            const vkti_tensor *lse, int heads, float scale, int causal);
+
+#endif
