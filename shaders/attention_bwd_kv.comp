@@ -1,10 +1,13 @@
 // attention_bwd_kv.comp — attention backward, key/value side (FlashAttention-2 style, no atomics):
 //   dV[j] = sum_i P[i, j] dO[i]        dK[j] = scale * sum_i dS[i, j] Q[i]
 //   P[i, j] = exp(scale * Q[i] . K[j] - lse[i]),  dS[i, j] = P[i, j] (dO[i] . V[j] - delta[i])
-// One workgroup per BC keys of one (batch, head): its K and V tiles stay in shared memory, dK and
-// dV accumulate in registers, and it walks the query tiles (from the first unmasked one when
-// causal), recomputing P from Q, K and the forward's lse. Thread grid (attention_common.glsl):
-// rows are keys; score columns are queries, output columns channels.
+// One workgroup per BC keys of one (batch, head) and one range of query tiles: its K and V tiles
+// stay in shared memory, dK and dV accumulate in registers, and it walks its query tiles (from
+// the first unmasked one when causal), recomputing P from Q, K and the forward's lse. With one
+// range (pc.splits == 1) it writes dK and dV; with several, each range writes f32 partials that
+// attention_bwd_sum.comp adds up, so that few keys (cross-attention over 77 tokens) still make
+// enough workgroups. Thread grid (attention_common.glsl): rows are keys; score columns are
+// queries, output columns channels.
 //! variant f32
 //! variant f16 -DSTORAGE_F16
 #version 450
@@ -15,12 +18,13 @@
 
 layout(set = 0, binding = 0) writeonly buffer DK { STORE_T dk[]; };
 layout(set = 0, binding = 1) writeonly buffer DV { STORE_T dv[]; };
-layout(set = 0, binding = 2) readonly buffer Qb { STORE_T q[]; };
-layout(set = 0, binding = 3) readonly buffer Kb { STORE_T k[]; };
-layout(set = 0, binding = 4) readonly buffer Vb { STORE_T v[]; };
-layout(set = 0, binding = 5) readonly buffer DOut { STORE_T dout[]; };
-layout(set = 0, binding = 6) readonly buffer Lse { float lse[]; };
-layout(set = 0, binding = 7) readonly buffer Delta { float delta[]; };
+layout(set = 0, binding = 2) writeonly buffer Part { float part[]; }; // [splits][2][count]
+layout(set = 0, binding = 3) readonly buffer Qb { STORE_T q[]; };
+layout(set = 0, binding = 4) readonly buffer Kb { STORE_T k[]; };
+layout(set = 0, binding = 5) readonly buffer Vb { STORE_T v[]; };
+layout(set = 0, binding = 6) readonly buffer DOut { STORE_T dout[]; };
+layout(set = 0, binding = 7) readonly buffer Lse { float lse[]; };
+layout(set = 0, binding = 8) readonly buffer Delta { float delta[]; };
 
 const uint RS = BC / TM;  // row threads: a thread's keys are ty + i * RS
 const uint TN = BR / TX;  // queries per thread in a score tile: tx + j * TX
@@ -83,7 +87,8 @@ void accumulate(uint ty, uint tx)
 void main()
 {
     const uint tid = gl_LocalInvocationID.x, tx = tid % TX, ty = tid / TX;
-    const uint b = gl_WorkGroupID.z, h = gl_WorkGroupID.y, c0 = gl_WorkGroupID.x * BC;
+    const uint ktiles = (pc.nk + BC - 1u) / BC, split = gl_WorkGroupID.x / ktiles;
+    const uint b = gl_WorkGroupID.z, h = gl_WorkGroupID.y, c0 = (gl_WorkGroupID.x - split * ktiles) * BC;
     const uint qbase = attn_base(b, pc.nq, h), kbase = attn_base(b, pc.nk, h);
     const uint ldg = pc.heads * pc.dim;
 
@@ -96,9 +101,12 @@ void main()
         adv[i] = 0.0;
     }
 
-    // causal: queries before the tile's first key see none of its keys
-    const uint qstart = attn_causal() ? c0 / BR * BR : 0u;
-    for (uint r0 = qstart; r0 < pc.nq; r0 += BR) {
+    // this range's query tiles; causal: queries before the tile's first key see none of its keys
+    uint rbegin = split * pc.split_tiles * BR;
+    const uint rend = min(pc.nq, rbegin + pc.split_tiles * BR);
+    if (attn_causal())
+        rbegin = max(rbegin, c0 / BR * BR);
+    for (uint r0 = rbegin; r0 < rend; r0 += BR) {
         barrier(); // the previous tile's readers of Qs, dOs, Ps and dSs are done
         ATTN_STAGE(Qs, q, qbase, r0, pc.nq, BR);
         ATTN_STAGE(dOs, dout, qbase, r0, pc.nq, BR);
@@ -135,9 +143,15 @@ void main()
             continue;
         for (uint j = 0; j < TD; j++) {
             uint e = tx + j * TX;
-            if (e < pc.dim) {
-                dk[kbase + c * ldg + e] = TO_STORE(adk[i * TD + j] * pc.scale);
-                dv[kbase + c * ldg + e] = TO_STORE(adv[i * TD + j]);
+            if (e >= pc.dim)
+                continue;
+            uint at = kbase + c * ldg + e;
+            if (pc.splits == 1u) {
+                dk[at] = TO_STORE(adk[i * TD + j] * pc.scale);
+                dv[at] = TO_STORE(adv[i * TD + j]);
+            } else { // every element is written, zero when the range saw no unmasked query
+                part[2u * split * pc.count + at] = adk[i * TD + j] * pc.scale;
+                part[(2u * split + 1u) * pc.count + at] = adv[i * TD + j];
             }
         }
     }

@@ -17,6 +17,9 @@ VKTI_PUSH_BEGIN(vkti_pc_attention)
     VKTI_PC_U32 rows;       /* delta kernel: B * Nq * H rows of D */
     VKTI_PC_F32 scale;      /* softmax scale applied to Q K^T */
     VKTI_PC_F32 scale_log2; /* scale * log2(e): the kernels exponentiate with exp2 */
+    VKTI_PC_U32 splits;     /* dK/dV: query ranges summed separately (1: written directly) */
+    VKTI_PC_U32 split_tiles;/* dK/dV: query tiles per range */
+    VKTI_PC_U32 count;      /* elements of dk (= of dv): B * Nk * H * D */
 VKTI_PUSH_END(vkti_pc_attention)
 VKTI_PUSH_CHECK(vkti_pc_attention)
 

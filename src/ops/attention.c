@@ -17,6 +17,12 @@ enum { KERNEL_FWD, KERNEL_BWD_KV, KERNEL_BWD_Q };
 /* Target threads per workgroup; a tile's row count sets TM = rows * TX / this. */
 #define ATTN_THREADS 128
 
+/* Splitting the dK/dV query loop (plan_backward): workgroups to aim for (a large GPU's SMs or
+ * CUs twice over), fewest query tiles per range, most bytes of f32 partials. */
+#define ATTN_TARGET_GROUPS 256
+#define ATTN_SPLIT_MIN_TILES 4
+#define ATTN_SPLIT_MAX_BYTES (32ll << 20)
+
 typedef struct attn_shape {
     int64_t batch, nq, nk, heads, dim;
 } attn_shape;
@@ -108,11 +114,11 @@ static int check_qkv(vkti_cmd *c, const char *op, const vkti_tensor *q, const vk
  * the device and whose accumulators fit registers wins; TX is 16 when it divides D (or D is
  * large), else 8, so D is padded as little as possible. The shared-memory sums mirror the
  * shaders' declarations. */
-static int pick_tiles(vkti_cmd *c, const char *op, int kernel, int64_t dim, uint32_t spec[6])
+static int pick_tiles(vkti_gpu *g, const char *op, int kernel, int64_t dim, uint32_t spec[6])
 {
     static const uint32_t tiles[][2] = {{64, 64}, {64, 32}, {32, 64}, {32, 32}, {32, 16},
                                         {16, 32}, {16, 16}, {16, 8},  {8, 16},  {8, 8}};
-    const vkti_device_info *info = vkti_gpu_info(vkti_cmd_gpu(c));
+    const vkti_device_info *info = vkti_gpu_info(g);
     uint32_t pref = (dim % 16 == 0 || dim > 48) ? 16 : 8;
     for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
         uint32_t rows = tiles[t][0], cols = tiles[t][1];
@@ -144,19 +150,64 @@ static int pick_tiles(vkti_cmd *c, const char *op, int kernel, int64_t dim, uint
             return VKTI_OK;
         }
     }
-    return vkti_fail(diag_of(c), VKTI_E_UNSUPPORTED,
+    return vkti_fail(vkti_gpu_diag(g), VKTI_E_UNSUPPORTED,
                      "%s: no tile for head dimension %lld fits this device's %u bytes of shared memory", op,
                      (long long)dim, info->max_shared_memory);
 }
 
-static int tile_grid(vkti_cmd *c, const char *op, int64_t n, uint32_t tile, uint32_t *gx)
+static int tile_grid(vkti_gpu *g, const char *op, int64_t groups, uint32_t *gx)
 {
-    int64_t groups = (n + tile - 1) / tile;
-    if (groups > vkti_gpu_info(vkti_cmd_gpu(c))->max_workgroup_count[0])
-        return vkti_fail(diag_of(c), VKTI_E_UNSUPPORTED, "%s: %lld tokens exceed the device's workgroup grid", op,
-                         (long long)n);
+    if (groups > vkti_gpu_info(g)->max_workgroup_count[0])
+        return vkti_fail(vkti_gpu_diag(g), VKTI_E_UNSUPPORTED, "%s: %lld token tiles exceed the device's workgroup grid",
+                         op, (long long)groups);
     *gx = (uint32_t)groups;
     return VKTI_OK;
+}
+
+/* How the backward runs on this device: tiles, grids, and where its scratch parts lie (f32
+ * elements): delta [B, H, Nq] first, then, when the query side is split, the partial dK and dV
+ * sums [splits][2][B * Nk * H * D] at an offset aligned for binding. */
+typedef struct bwd_plan {
+    uint32_t spec_kv[6], spec_q[6];
+    uint32_t gx_kv, gx_q, splits, split_tiles;
+    int64_t delta_elems, partial_first, partial_elems, scratch_elems;
+} bwd_plan;
+
+static int plan_backward(vkti_gpu *g, const char *op, const attn_shape *s, bwd_plan *p)
+{
+    const vkti_device_info *info = vkti_gpu_info(g);
+    int rc;
+    if ((rc = pick_tiles(g, op, KERNEL_BWD_KV, s->dim, p->spec_kv)) ||
+        (rc = pick_tiles(g, op, KERNEL_BWD_Q, s->dim, p->spec_q)) ||
+        (rc = tile_grid(g, op, (s->nq + p->spec_q[1] - 1) / p->spec_q[1], &p->gx_q)))
+        return rc;
+    /* dK/dV makes one workgroup per key tile and head; cross-attention over 77 keys makes only
+     * 2-3 per head. Then the query tiles are split into ranges of at least ATTN_SPLIT_MIN_TILES
+     * (each range stages its K and V tiles again and writes f32 partials), up to about
+     * ATTN_TARGET_GROUPS workgroups and ATTN_SPLIT_MAX_BYTES of partials. */
+    int64_t ktiles = (s->nk + p->spec_kv[2] - 1) / p->spec_kv[2];
+    int64_t qtiles = (s->nq + p->spec_kv[1] - 1) / p->spec_kv[1];
+    int64_t groups = ktiles * s->heads * s->batch, count = s->batch * s->nk * s->heads * s->dim;
+    int64_t splits = (ATTN_TARGET_GROUPS + groups - 1) / groups;
+    if (splits > qtiles / ATTN_SPLIT_MIN_TILES)
+        splits = qtiles / ATTN_SPLIT_MIN_TILES;
+    while (splits > 1 && splits * 2 * count * 4 > ATTN_SPLIT_MAX_BYTES)
+        splits--;
+    if (splits < 1)
+        splits = 1;
+    int64_t per = (qtiles + splits - 1) / splits;
+    splits = (qtiles + per - 1) / per; /* no empty range */
+    p->splits = (uint32_t)splits;
+    p->split_tiles = (uint32_t)per;
+    p->delta_elems = s->batch * s->heads * s->nq;
+    int64_t align = (int64_t)(info->min_storage_offset_alignment / 4 ? info->min_storage_offset_alignment / 4 : 1);
+    p->partial_first = splits > 1 ? (p->delta_elems + align - 1) / align * align : 0;
+    p->partial_elems = splits > 1 ? splits * 2 * count : 0;
+    p->scratch_elems = splits > 1 ? p->partial_first + p->partial_elems : p->delta_elems;
+    if (p->scratch_elems > (int64_t)UINT32_MAX)
+        return vkti_fail(vkti_gpu_diag(g), VKTI_E_INTERNAL, "%s: scratch of %lld elements exceeds 32-bit indexing", op,
+                         (long long)p->scratch_elems);
+    return tile_grid(g, op, ktiles * splits, &p->gx_kv);
 }
 
 static vkti_pc_attention push_of(const attn_shape *s, float scale, int causal)
@@ -181,7 +232,8 @@ int vkti_attention_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tenso
     if ((rc = check_qkv(c, op, q, k, v, heads, &s)) ||
         (rc = check_like(c, op, "out", out, q->dtype, s.heads, s.batch, s.nq, s.dim)) ||
         (lse && (rc = vkti_op_check(c, op, "lse", lse, VKTI_F32, s.batch * s.heads * s.nq))) ||
-        (rc = pick_tiles(c, op, KERNEL_FWD, s.dim, spec)) || (rc = tile_grid(c, op, s.nq, spec[1], &gx)))
+        (rc = pick_tiles(vkti_cmd_gpu(c), op, KERNEL_FWD, s.dim, spec)) ||
+        (rc = tile_grid(vkti_cmd_gpu(c), op, (s.nq + spec[1] - 1) / spec[1], &gx)))
         return rc;
     vkti_pc_attention pc = push_of(&s, scale, causal);
     if (lse)
@@ -192,16 +244,32 @@ int vkti_attention_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tenso
                        (uint32_t)s.heads, (uint32_t)s.batch);
 }
 
+int vkti_attention_backward_scratch(vkti_gpu *g, int64_t batch, int64_t nq, int64_t nk, int heads, int64_t dim,
+                                    int64_t *elements)
+{
+    const char *op = "attention_backward_scratch";
+    attn_shape s = {batch, nq, nk, heads, dim};
+    bwd_plan p;
+    *elements = 0;
+    if (batch < 1 || nq < 1 || nk < 1 || heads < 1 || dim < 1 || dim > VKTI_ATTENTION_MAX_DIM)
+        return vkti_fail(vkti_gpu_diag(g), VKTI_E_INTERNAL, "%s: B %lld, Nq %lld, Nk %lld, %d heads of %lld", op,
+                         (long long)batch, (long long)nq, (long long)nk, heads, (long long)dim);
+    int rc = plan_backward(g, op, &s, &p);
+    *elements = rc ? 0 : p.scratch_elems;
+    return rc;
+}
+
 int vkti_attention_backward(vkti_cmd *c, const vkti_tensor *dq, const vkti_tensor *dk, const vkti_tensor *dv,
-                            const vkti_tensor *delta, const vkti_tensor *d_out, const vkti_tensor *q,
+                            const vkti_tensor *scratch, const vkti_tensor *d_out, const vkti_tensor *q,
                             const vkti_tensor *k, const vkti_tensor *v, const vkti_tensor *out,
                             const vkti_tensor *lse, int heads, float scale, int causal)
 {
     const char *op = "attention_backward";
+    vkti_gpu *g = vkti_cmd_gpu(c);
     attn_shape s;
-    uint32_t spec_kv[6], spec_q[6], gkv = 0, gq = 0;
+    bwd_plan p;
     int rc;
-    if ((rc = check_qkv(c, op, q, k, v, heads, &s)))
+    if ((rc = check_qkv(c, op, q, k, v, heads, &s)) || (rc = plan_backward(g, op, &s, &p)))
         return rc;
     vkti_dtype dt = q->dtype;
     int64_t rows = s.batch * s.heads * s.nq;
@@ -211,31 +279,48 @@ int vkti_attention_backward(vkti_cmd *c, const vkti_tensor *dq, const vkti_tenso
         (rc = check_like(c, op, "dk", dk, dt, s.heads, s.batch, s.nk, s.dim)) ||
         (rc = check_like(c, op, "dv", dv, dt, s.heads, s.batch, s.nk, s.dim)) ||
         (rc = vkti_op_check(c, op, "lse", lse, VKTI_F32, rows)) ||
-        (rc = vkti_op_check(c, op, "delta", delta, VKTI_F32, rows)) ||
-        (rc = pick_tiles(c, op, KERNEL_BWD_KV, s.dim, spec_kv)) || (rc = tile_grid(c, op, s.nk, spec_kv[2], &gkv)) ||
-        (rc = pick_tiles(c, op, KERNEL_BWD_Q, s.dim, spec_q)) || (rc = tile_grid(c, op, s.nq, spec_q[1], &gq)) ||
-        (rc = vkti_op_check_u32(c, op, rows * 8)))
+        (rc = vkti_op_check(c, op, "scratch", scratch, VKTI_F32, -1)) || (rc = vkti_op_check_u32(c, op, rows * 8)))
+        return rc;
+    if (vkti_tensor_numel(scratch) < p.scratch_elems)
+        return vkti_fail(vkti_gpu_diag(g), VKTI_E_INTERNAL,
+                         "%s: scratch has %lld elements, vkti_attention_backward_scratch asks for %lld", op,
+                         (long long)vkti_tensor_numel(scratch), (long long)p.scratch_elems);
+    vkti_tensor delta, partial;
+    if ((rc = vkti_tensor_view(g, &delta, scratch, 0, 1, &p.delta_elems)) ||
+        (p.splits > 1 && (rc = vkti_tensor_view(g, &partial, scratch, p.partial_first, 1, &p.partial_elems))))
         return rc;
     vkti_pc_attention pc = push_of(&s, scale, causal);
+    pc.splits = p.splits;
+    pc.split_tiles = p.split_tiles;
+    pc.count = (uint32_t)(s.batch * s.nk * s.heads * s.dim);
     const char *variant = vkti_op_variant(dt);
 
     /* delta = rowsum(d_out * out): 8 invocations per row of D (attention_delta.comp) */
-    uint32_t g[3];
-    vkti_cmd_grid_1d(c, (uint64_t)rows * 8u, 256, g);
-    vkti_arg dargs[3] = {{delta, VKTI_WRITE}, {d_out, VKTI_READ}, {out, VKTI_READ}};
-    if ((rc = vkti_op_run(c, "attention_delta", variant, NULL, 0, dargs, 3, &pc, sizeof pc, g[0], g[1], g[2])))
+    uint32_t g1[3];
+    vkti_cmd_grid_1d(c, (uint64_t)rows * 8u, 256, g1);
+    vkti_arg dargs[3] = {{&delta, VKTI_WRITE}, {d_out, VKTI_READ}, {out, VKTI_READ}};
+    if ((rc = vkti_op_run(c, "attention_delta", variant, NULL, 0, dargs, 3, &pc, sizeof pc, g1[0], g1[1], g1[2])))
         return rc;
 
-    /* dK and dV: one workgroup per key tile, looping over the query tiles */
-    vkti_arg kvargs[8] = {{dk, VKTI_WRITE}, {dv, VKTI_WRITE}, {q, VKTI_READ},   {k, VKTI_READ},
-                          {v, VKTI_READ},   {d_out, VKTI_READ}, {lse, VKTI_READ}, {delta, VKTI_READ}};
-    if ((rc = vkti_op_run(c, "attention_bwd_kv", variant, spec_kv, 6, kvargs, 8, &pc, sizeof pc, gkv,
+    /* dK and dV: one workgroup per key tile and query range; split ranges write partials that a
+     * last pass adds up (without a split, delta fills the unused partial binding, read-only) */
+    int split = p.splits > 1;
+    vkti_arg kvargs[9] = {{dk, VKTI_WRITE},    {dv, VKTI_WRITE},   {split ? &partial : &delta, split ? VKTI_WRITE : VKTI_READ},
+                          {q, VKTI_READ},      {k, VKTI_READ},     {v, VKTI_READ},
+                          {d_out, VKTI_READ},  {lse, VKTI_READ},   {&delta, VKTI_READ}};
+    if ((rc = vkti_op_run(c, "attention_bwd_kv", variant, p.spec_kv, 6, kvargs, 9, &pc, sizeof pc, p.gx_kv,
                           (uint32_t)s.heads, (uint32_t)s.batch)))
         return rc;
+    if (split) {
+        vkti_cmd_grid_1d(c, pc.count, 256, g1);
+        vkti_arg sargs[3] = {{dk, VKTI_WRITE}, {dv, VKTI_WRITE}, {&partial, VKTI_READ}};
+        if ((rc = vkti_op_run(c, "attention_bwd_sum", variant, NULL, 0, sargs, 3, &pc, sizeof pc, g1[0], g1[1], g1[2])))
+            return rc;
+    }
 
     /* dQ: one workgroup per query tile, looping over the key tiles */
-    vkti_arg qargs[7] = {{dq, VKTI_WRITE}, {q, VKTI_READ}, {k, VKTI_READ},   {v, VKTI_READ},
-                         {d_out, VKTI_READ}, {lse, VKTI_READ}, {delta, VKTI_READ}};
-    return vkti_op_run(c, "attention_bwd_q", variant, spec_q, 6, qargs, 7, &pc, sizeof pc, gq, (uint32_t)s.heads,
+    vkti_arg qargs[7] = {{dq, VKTI_WRITE}, {q, VKTI_READ},      {k, VKTI_READ},     {v, VKTI_READ},
+                         {d_out, VKTI_READ}, {lse, VKTI_READ}, {&delta, VKTI_READ}};
+    return vkti_op_run(c, "attention_bwd_q", variant, p.spec_q, 6, qargs, 7, &pc, sizeof pc, p.gx_q, (uint32_t)s.heads,
                        (uint32_t)s.batch);
 }

@@ -4,6 +4,7 @@
  * heads, sharp softmaxes, the Stable Diffusion and CLIP shapes, f32 and f16 storage; and the
  * reference backward against central finite differences of the reference forward. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "harness.h"
@@ -61,19 +62,27 @@ static void gpu_case(th *t, const attn_case *c, vkti_dtype dt)
     /* q, out, d_out, dq as [B, Nq, H, D]; k, v, dk, dv as [B, Nk, H*D] (both forms are accepted) */
     int64_t sq[4] = {c->batch, c->nq, c->heads, c->dim}, sk[3] = {c->batch, c->nk, c->heads * c->dim};
     int64_t sr[3] = {c->batch, c->heads, c->nq};
-    vkti_tensor tq, tk, tv, tdo, tout, tlse, tdelta, tdq, tdk, tdv;
+    int heads = (int)c->heads;
+    int64_t nscratch;
+    if (!th_ok(t, vkti_attention_backward_scratch(t->g, c->batch, c->nq, c->nk, heads, c->dim, &nscratch)))
+        return;
+    /* the scratch is poisoned like an output: every part the backward reads it must write */
+    vkti_tensor tq, tk, tv, tdo, tout, tlse, tscratch, tdelta, tdq, tdk, tdv;
     if (!th_input(t, &tq, dt, 4, sq, q) || !th_input(t, &tk, dt, 3, sk, k) || !th_input(t, &tv, dt, 3, sk, v) ||
         !th_input(t, &tdo, dt, 4, sq, dout) || !th_output(t, &tout, dt, 4, sq) ||
-        !th_output(t, &tlse, VKTI_F32, 3, sr) || !th_output(t, &tdelta, VKTI_F32, 3, sr) ||
-        !th_output(t, &tdq, dt, 4, sq) || !th_output(t, &tdk, dt, 3, sk) || !th_output(t, &tdv, dt, 3, sk))
+        !th_output(t, &tlse, VKTI_F32, 3, sr) || !th_output(t, &tscratch, VKTI_F32, 1, &nscratch) ||
+        !th_output(t, &tdq, dt, 4, sq) || !th_output(t, &tdk, dt, 3, sk) || !th_output(t, &tdv, dt, 3, sk) ||
+        !th_ok(t, vkti_tensor_view(t->g, &tdelta, &tscratch, 0, 3, sr)))
         return;
-    int heads = (int)c->heads;
     if (!th_begin(t) ||
         !th_ok(t, vkti_attention_forward(t->cmd, &tout, &tlse, &tq, &tk, &tv, heads, (float)scale, c->causal)) ||
-        !th_ok(t, vkti_attention_backward(t->cmd, &tdq, &tdk, &tdv, &tdelta, &tdo, &tq, &tk, &tv, &tout, &tlse, heads,
+        !th_ok(t, vkti_attention_backward(t->cmd, &tdq, &tdk, &tdv, &tscratch, &tdo, &tq, &tk, &tv, &tout, &tlse, heads,
                                           (float)scale, c->causal)) ||
         !th_submit(t))
         return;
+    if (t->verbose)
+        printf("     scratch %lld elements (%s)\n", (long long)nscratch,
+               nscratch > rows ? "dK/dV split over query ranges" : "delta only");
 
     double *qd = to_double(t, q, nqe), *kd = to_double(t, k, nke), *vd = to_double(t, v, nke);
     double *dod = to_double(t, dout, nqe);
@@ -180,6 +189,8 @@ TH_SUITE(attention)
         {2, 2, 65, 65, 8, 1, 0, 0},
         {1, 2, 100, 100, 64, 0, 0.5, 0},   /* sharp softmax: scores of standard deviation 4 */
         {1, 1, 100, 100, 64, 1, 2.0, 0},   /* near one-hot rows: the running maximum moves */
+        {1, 1, 300, 33, 40, 0, 0, 0},      /* few keys, many queries: dK/dV split over query ranges */
+        {1, 2, 300, 33, 64, 1, 0, 0},
         {2, 12, 77, 77, 64, 1, 0, 0},      /* CLIP text encoder: 12 heads of 64, causal */
         {1, 8, 4096, 77, 40, 0, 0, 1},     /* SD 1.5 cross-attention at 64x64: 8 heads of 40 */
         {1, 1, 4096, 4096, 40, 0, 0, 1},   /* SD 1.5 self-attention at 64x64, one head of 40 */
