@@ -118,6 +118,35 @@ static void gpu_case(th *t, const attn_case *c, vkti_dtype dt)
     check(t, "dv", &tdv, dv, tol);
 }
 
+/* Inference: forward without lse (out alone fills the binding, here an odd number of f16s). */
+static void forward_only_case(th *t, vkti_dtype dt)
+{
+    if (!th_case(t, "%s forward without lse B1 H1 33x20 D17 causal", vkti_dtype_name(dt)))
+        return;
+    int64_t sq[4] = {1, 33, 1, 17}, sk[4] = {1, 20, 1, 17}, nqe = 33 * 17, nke = 20 * 17;
+    float *q = th_alloc(t, sizeof(float) * (size_t)nqe), *k = th_alloc(t, sizeof(float) * (size_t)nke);
+    float *v = th_alloc(t, sizeof(float) * (size_t)nke);
+    double *out = th_alloc(t, sizeof(double) * (size_t)nqe);
+    if (!q || !k || !v || !out)
+        return;
+    th_fill_normal(t, q, nqe, 1.0f);
+    th_fill_normal(t, k, nke, 1.0f);
+    th_fill_normal(t, v, nke, 1.0f);
+    vkti_tensor tq, tk, tv, tout;
+    if (!th_input(t, &tq, dt, 4, sq, q) || !th_input(t, &tk, dt, 4, sk, k) || !th_input(t, &tv, dt, 4, sk, v) ||
+        !th_output(t, &tout, dt, 4, sq))
+        return;
+    if (!th_begin(t) || !th_ok(t, vkti_attention_forward(t->cmd, &tout, NULL, &tq, &tk, &tv, 1, 0.3f, 1)) ||
+        !th_submit(t))
+        return;
+    double *qd = to_double(t, q, nqe), *kd = to_double(t, k, nke), *vd = to_double(t, v, nke);
+    if (!qd || !kd || !vd)
+        return;
+    ref_attn_shape s = {1, 33, 20, 1, 17, (double)0.3f, 1};
+    ref_attention_forward(out, NULL, qd, kd, vd, &s);
+    th_check(t, &tout, out, dt == VKTI_F16 ? TH_F16 : TH_F32);
+}
+
 /* ---- reference backward vs finite differences of the reference forward ------------------- */
 
 typedef struct grad_user {
@@ -204,6 +233,7 @@ TH_SUITE(attention)
                 attn_case c = {2, 3, tokens[j][0], tokens[j][1], dims[i], (int)tokens[j][2], 0, 0};
                 gpu_case(t, &c, dt);
             }
+        forward_only_case(t, dt);
         for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
             gpu_case(t, &extra[i], dt);
     }
