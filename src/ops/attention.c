@@ -1,6 +1,7 @@
 /* attention.c — dispatch of shaders/attention_fwd.comp, attention_delta.comp,
- * attention_bwd_kv.comp and attention_bwd_q.comp: shape checks, tile sizes per head dimension and
- * shared-memory size (specialization constants), and the order of the backward passes. */
+ * attention_bwd_kv.comp, attention_bwd_sum.comp and attention_bwd_q.comp: shape checks, tile
+ * sizes per head dimension and shared-memory size (specialization constants), the split of the
+ * dK/dV pass and the scratch it needs, and the order of the backward passes. */
 #include "ops/attention.h"
 
 #include <stdio.h>
