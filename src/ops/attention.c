@@ -11,11 +11,11 @@
 
 enum { KERNEL_FWD, KERNEL_BWD_KV, KERNEL_BWD_Q };
 
-/* Most f32 accumulators a thread may hold (TM x TD, twice for dK and dV) before registers spill
- * on common GPUs (the score tiles and staging indices come on top). */
-#define ATTN_MAX_ACCUMULATORS 64
+/* Most floats a thread may keep in register arrays (accumulators, score tiles, row statistics)
+ * before registers spill on common GPUs; indices and staging come on top. */
+#define ATTN_MAX_REGISTERS 96
 
-/* Target threads per workgroup; a tile's row count sets TM = rows * TX / this. */
+/* Preferred threads per workgroup (between equally good tiles). */
 #define ATTN_THREADS 128
 
 /* Splitting the dK/dV query loop (plan_backward): workgroups to aim for (a large GPU's SMs or
@@ -111,46 +111,74 @@ static int check_qkv(vkti_cmd *c, const char *op, const vkti_tensor *q, const vk
 
 /* Tile sizes for one kernel: spec = {WG, BR, BC, DP, TX, TM} (attention_common.glsl). The
  * thread grid covers a tile of `rows` (queries, or keys for dK/dV) by `cols` score columns (keys,
- * or queries for dK/dV) split over TX threads. The largest tile whose shared memory (f32) fits
- * the device and whose accumulators fit registers wins; TX is 16 when it divides D (or D is
- * large), else 8, so D is padded as little as possible. The shared-memory sums mirror the
- * shaders' declarations. */
+ * or queries for dK/dV): TX threads along a row, each with TM rows, TN = cols / TX score columns
+ * and TD = DP / TX output channels. Among the tiles whose shared memory (f32, the sums mirror the
+ * shaders' declarations) fits the device and whose register arrays fit ATTN_MAX_REGISTERS, the
+ * largest tile wins (fewest passes over K/V or Q, fewest barriers per FLOP); then the fewest
+ * shared-memory loads per FMA of the inner products (with D's padding to DP counted as waste);
+ * then the workgroup closest to ATTN_THREADS. */
 static int pick_tiles(vkti_gpu *g, const char *op, int kernel, int64_t dim, uint32_t spec[6])
 {
     static const uint32_t tiles[][2] = {{64, 64}, {64, 32}, {32, 64}, {32, 32}, {32, 16},
                                         {16, 32}, {16, 16}, {16, 8},  {8, 16},  {8, 8}};
+    static const uint32_t txs[] = {4, 8, 16}, tms[] = {1, 2, 4, 8};
     const vkti_device_info *info = vkti_gpu_info(g);
-    uint32_t pref = (dim % 16 == 0 || dim > 48) ? 16 : 8;
+    double best_cost = 0;
+    uint32_t best_area = 0, best_dev = 0;
+    int found = 0;
     for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
         uint32_t rows = tiles[t][0], cols = tiles[t][1];
-        for (int w = 0; w < 2; w++) {
-            uint32_t tx = w == 0 ? pref : 24 - pref;
+        uint32_t br = kernel == KERNEL_BWD_KV ? cols : rows, bc = kernel == KERNEL_BWD_KV ? rows : cols;
+        for (size_t a = 0; a < sizeof txs / sizeof txs[0]; a++) {
+            uint32_t tx = txs[a];
             if (cols % tx)
                 continue;
-            uint32_t dp = (uint32_t)(dim + tx - 1) / tx * tx, ld = dp + 1;
-            uint32_t tm = rows * tx / ATTN_THREADS ? rows * tx / ATTN_THREADS : 1;
-            uint32_t br = kernel == KERNEL_BWD_KV ? cols : rows, bc = kernel == KERNEL_BWD_KV ? rows : cols;
-            uint64_t floats, accs = (uint64_t)tm * (dp / tx);
-            switch (kernel) {
-            case KERNEL_FWD: /* Qs, KVs, Ps, Red */
-                floats = (uint64_t)br * ld + (uint64_t)bc * ld + (uint64_t)br * (bc + 1) + (uint64_t)br * tx;
-                break;
-            case KERNEL_BWD_KV: /* Ks, Vs, Qs, dOs, Ps, dSs */
-                floats = 2ull * bc * ld + 2ull * br * ld + 2ull * br * (bc + 1);
-                accs *= 2;
-                break;
-            default: /* Qs, dOs, Ks, Vs, dSs */
-                floats = 2ull * br * ld + 2ull * bc * ld + (uint64_t)br * (bc + 1);
-                break;
+            uint32_t dp = (uint32_t)(dim + tx - 1) / tx * tx, ld = dp + 1, td = dp / tx, tn = cols / tx;
+            for (size_t b = 0; b < sizeof tms / sizeof tms[0]; b++) {
+                uint32_t tm = tms[b], wg = rows / tms[b] * tx;
+                if (rows % tm || wg < 64 || wg > 256 || wg > info->max_workgroup_invocations)
+                    continue;
+                /* per thread and tile: shared floats, register floats, shared loads and FMAs */
+                double floats, regs, loads, fmas;
+                switch (kernel) {
+                case KERNEL_FWD: /* Qs, KVs, Ps, Red; S = Q K^T, O += P V */
+                    floats = (double)br * ld + (double)bc * ld + (double)br * (bc + 1) + (double)br * tx;
+                    regs = tm * td + tm * tn + 2.0 * tm;
+                    loads = (double)dp * (tm + tn) + (double)bc * (tm + td);
+                    fmas = (double)dp * tm * tn + (double)bc * tm * td;
+                    break;
+                case KERNEL_BWD_KV: /* Ks, Vs, Qs, dOs, Ps, dSs; S^T, dP^T, dV += P^T dO, dK += dS^T Q */
+                    floats = 2.0 * bc * ld + 2.0 * br * ld + 2.0 * br * (bc + 1);
+                    regs = 2.0 * tm * td + 2.0 * tm * tn + 2.0 * tn;
+                    loads = (double)dp * 2 * (tm + tn) + (double)br * 2 * (tm + td);
+                    fmas = 2.0 * dp * tm * tn + 2.0 * br * tm * td;
+                    break;
+                default: /* Qs, dOs, Ks, Vs, dSs; S, dP, dQ += dS K */
+                    floats = 2.0 * br * ld + 2.0 * bc * ld + (double)br * (bc + 1);
+                    regs = tm * td + 2.0 * tm * tn + 2.0 * tm;
+                    loads = (double)dp * 2 * (tm + tn) + (double)bc * (tm + td);
+                    fmas = 2.0 * dp * tm * tn + (double)bc * tm * td;
+                    break;
+                }
+                if (floats * 4 > info->max_shared_memory || regs > ATTN_MAX_REGISTERS)
+                    continue;
+                double cost = loads / fmas * (double)dp / (double)dim;
+                uint32_t area = rows * cols, dev = wg > ATTN_THREADS ? wg - ATTN_THREADS : ATTN_THREADS - wg;
+                if (found && (area < best_area || (area == best_area && (cost > best_cost ||
+                                                                         (cost == best_cost && dev >= best_dev)))))
+                    continue;
+                uint32_t chosen[6] = {wg, br, bc, dp, tx, tm};
+                for (int i = 0; i < 6; i++)
+                    spec[i] = chosen[i];
+                best_area = area;
+                best_cost = cost;
+                best_dev = dev;
+                found = 1;
             }
-            if (floats * 4 > info->max_shared_memory || accs > ATTN_MAX_ACCUMULATORS)
-                continue;
-            uint32_t chosen[6] = {rows / tm * tx, br, bc, dp, tx, tm};
-            for (int i = 0; i < 6; i++)
-                spec[i] = chosen[i];
-            return VKTI_OK;
         }
     }
+    if (found)
+        return VKTI_OK;
     return vkti_fail(vkti_gpu_diag(g), VKTI_E_UNSUPPORTED,
                      "%s: no tile for head dimension %lld fits this device's %u bytes of shared memory", op,
                      (long long)dim, info->max_shared_memory);
