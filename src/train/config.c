@@ -795,10 +795,12 @@ char *vkti_train_config_to_json(const vkti_train_config *c)
         cJSON *v;
         switch (o->type) {
         case T_BOOL: v = cJSON_CreateBool(*(const int *)((const char *)c + o->offset)); break;
+        /* numbers as raw text: cJSON's own printing may lose the last bit of a double (it accepts a
+         * 15-digit form within a relative epsilon); get_option gives the shortest exact form */
         case T_INT:
         case T_NUM:
-        case T_SIZE: v = cJSON_CreateNumber(strtod(buf, NULL)); break;
-        case T_LR: v = c->lr_piecewise[0] ? cJSON_CreateString(buf) : cJSON_CreateNumber(c->learning_rate); break;
+        case T_SIZE: v = cJSON_CreateRaw(buf); break;
+        case T_LR: v = c->lr_piecewise[0] ? cJSON_CreateString(buf) : cJSON_CreateRaw(buf); break;
         default: v = cJSON_CreateString(buf); break;
         }
         if (!v || !cJSON_AddItemToObject(root, o->pub.key, v)) {
