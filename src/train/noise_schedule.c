@@ -255,7 +255,7 @@ int vkti_noise_schedule_from_json(vkti_diag *d, vkti_noise_schedule *s, const ch
         goto done;
     }
     const cJSON *it;
-    double v;
+    double v = 0;
     if ((it = cJSON_GetObjectItemCaseSensitive(root, "num_train_timesteps"))) {
         if ((rc = json_number(d, it, source, "num_train_timesteps", &v)))
             goto done;
