@@ -51,7 +51,9 @@ int vkti_timestep_embed_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_
 /* Token-embedding lookup with learned rows (diffusers add_tokens + resize_token_embeddings:
  * new tokens are numbered after the vocabulary).
  * out [B, T, D] (the table's dtype); ids [B, T] i32; table [V, D] f32 or f16 (frozen);
- * extra [E, D] f32 (the learned rows, ids V .. V+E-1). Any other id gives a zero row. */
+ * extra [E, D] f32 (the learned rows, ids V .. V+E-1; NULL: none). Any other id gives a zero
+ * row. The table may be up to twice the device's maxStorageBufferRange (it is bound as two
+ * row ranges): the f32 CLIP table, 152 MB, fits lavapipe's 128 MiB bindings that way. */
 int vkti_embed_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *ids, const vkti_tensor *table,
                        const vkti_tensor *extra);
 /* d_extra [E, D] f32 (+)= the sum of the rows of d_out [B, T, D] whose id is V + e; V is the

@@ -130,8 +130,8 @@ static void run_case(th *t, const opt_case *oc)
         if (oc->max_norm > 0)
             *(ro.norm > oc->max_norm ? &clipped : &unclipped) += 1;
         /* the bias corrections: a few ulp; the norm: an f32 sum of squares */
-        check_rel(t, "1 - beta1^t", bits_f32(st[VKTI_OPT_BC1]), ro.bc1, 1e-6);
-        check_rel(t, "1 - beta2^t", bits_f32(st[VKTI_OPT_BC2]), ro.bc2, 1e-6);
+        check_rel(t, "1 - beta1^t", bits_f32(st[VKTI_OPT_BC1]), ro.bc1, 5e-7);
+        check_rel(t, "1 - beta2^t", bits_f32(st[VKTI_OPT_BC2]), ro.bc2, 5e-7);
         check_rel(t, "gradient norm", bits_f32(st[VKTI_OPT_NORM]), ro.norm, 1e-5);
         th_check(t, &tp, rp, TH_F32);
         th_check(t, &tm, rm, TH_F32);
@@ -143,14 +143,15 @@ static void run_case(th *t, const opt_case *oc)
 }
 
 /* 1 - beta^t from the GPU against double, for t from 1 to 10^6 and betas from 0 to 0.9999:
- * the state is preset to t - 1 and one step is replayed. Budget: 1e-6 relative (about eight
- * ulp: log1p, the product, expm1, each within a few ulp). */
+ * the state is preset to t - 1 and one step is replayed. Budget: 5e-7 relative (about four
+ * ulp: log1p, the product and expm1, each within one or two). Steps 3, 340 and 3400 put
+ * t log(beta) near -0.35, where expm1 switches from its series to exp - 1. */
 static void bias_case(th *t)
 {
     if (!th_case(t, "bias corrections 1 - beta^t, t = 1 .. 1e6"))
         return;
     static const double betas[] = {0.9, 0.999, 0.99, 0.9999, 0.5, 0.0};
-    static const uint32_t steps[] = {1, 2, 3, 10, 100, 1000, 10000, 100000, 1000000};
+    static const uint32_t steps[] = {1, 2, 3, 10, 100, 340, 1000, 3400, 10000, 100000, 1000000};
     int64_t one = 1, nscratch = 1, sixteen = VKTI_OPT_HYPER_N;
     float zero = 0.0f, gone = 1.0f, hyper[VKTI_OPT_HYPER_N];
     vkti_tensor tp, tm, tv, tg, tnorm, tscratch, thyper, tstate;
@@ -183,7 +184,7 @@ static void bias_case(th *t)
                 worst = fmax(worst, err);
                 char what[64];
                 snprintf(what, sizeof what, "1 - %g^%u", beta, steps[s]);
-                check_rel(t, what, got, want, 1e-6);
+                check_rel(t, what, got, want, 5e-7);
             }
         }
     if (t->verbose)
@@ -195,8 +196,9 @@ TH_SUITE(optim)
     static const opt_case cases[] = {
         /* name, kind, E, D, steps, lr, beta1, beta2, eps, wd, max_norm, loss_scale, start, bad, vary */
         {"adamw", VKTI_OPTIM_ADAMW, 2, 768, 6, 5e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 1, 0, 0, 0},
+        /* norms ~39 (clipped by a factor ~0.77) and ~2 (not clipped) */
         {"adamw clip, loss scale 1024, inf and NaN steps skipped", VKTI_OPTIM_ADAMW, 2, 768, 8, 5e-3, 0.9, 0.999,
-         1e-8, 1e-2, 15.0, 1024, 0, (1u << 2) | (1u << 5), 1},
+         1e-8, 1e-2, 30.0, 1024, 0, (1u << 2) | (1u << 5), 1},
         {"adamw first step skipped", VKTI_OPTIM_ADAMW, 3, 37, 4, 1e-2, 0.9, 0.999, 1e-8, 0.1, 0, 1, 0, 1u, 0},
         {"adamw resumed at step 5000", VKTI_OPTIM_ADAMW, 1, 768, 4, 1e-3, 0.9, 0.999, 1e-8, 1e-2, 0, 1, 5000, 0, 0},
         {"adamw one value", VKTI_OPTIM_ADAMW, 1, 1, 5, 1e-2, 0.9, 0.999, 1e-8, 1e-2, 0, 1, 0, 0, 0},

@@ -267,6 +267,44 @@ static void temb_case(th *t, vkti_dtype dt, int64_t N, int64_t dim, int t_i32, c
     th_check(t, &to, ref, dt == VKTI_F16 ? TH_F16 : (th_tol){0, 2 * ulp + 1e-6});
 }
 
+/* The embedding also measures the accuracy of precise_math.glsl directly, two ways:
+ * - dim 2, scale 1: out = [sin t, cos t] of the f32 value t itself (w_0 = exp(0) = 1), so
+ *   sin and cos are judged at exact arguments, |t| up to 12000;
+ * - t = 1, dim 2 * half: out = [sin w_j, cos w_j] with w_j = exp(x_j), x_j = f32(j * coef)
+ *   computed as the GPU does; sin w ~ w for small w, so exp is judged relative to w. */
+static void temb_precision_case(th *t, int exp_mode)
+{
+    if (!th_case(t, "timestep_embed f32 precision: %s", exp_mode ? "exp(x), x in [-9.2, 0]" : "sin/cos of exact f32 arguments"))
+        return;
+    int64_t N = exp_mode ? 1 : 4096, dim = exp_mode ? 1000 : 2, half = dim / 2, so[2] = {N, dim};
+    float *tf = falloc(t, N);
+    double *ref = dalloc(t, N * dim);
+    if (!tf || !ref)
+        return;
+    for (int64_t i = 0; i < N; i++) {
+        /* spread over the range, some near multiples of pi/4 (the reduction's boundaries) */
+        double u = th_uniform(t);
+        tf[i] = exp_mode ? 1.0f : i % 4 == 0 ? (float)((double)(i / 4 - 512) * 0.78539816339744831)
+                                  : (float)((2 * u - 1) * (i % 4 == 1 ? 12000.0 : i % 4 == 2 ? 10.0 : 1.0));
+    }
+    vkti_tensor tt, to;
+    if (!th_input(t, &tt, VKTI_F32, 1, &N, tf) || !th_output(t, &to, VKTI_F32, 2, so))
+        return;
+    vkti_temb_params p = {0, 0.0f, 10000.0f, 1.0f};
+    if (!th_begin(t) || !th_ok(t, vkti_timestep_embed_forward(t->cmd, &to, &tt, &p)) || !th_submit(t))
+        return;
+    float coef = (float)(-log(10000.0) / (double)half); /* as shape.c computes it */
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < half; j++) {
+            float x = (float)j * coef; /* an f32 product, as on the GPU */
+            double a = exp_mode ? exp((double)x) : (double)tf[n];
+            ref[n * dim + j] = sin(a);
+            ref[n * dim + half + j] = cos(a);
+        }
+    /* sin/cos: 2.5 ulp of 1 absolute; exp: 4 ulp relative (sin w ~ w; cos w near 1) */
+    th_check(t, &to, ref, exp_mode ? (th_tol){4.8e-7, 1e-12} : (th_tol){0, 1.5e-7});
+}
+
 /* ---- token embedding ----------------------------------------------------------------------- */
 
 typedef struct emb_dims { const int32_t *ids; const float *table; int64_t rows, V, E, D; } emb_dims;
@@ -388,6 +426,10 @@ TH_SUITE(shape)
         temb_case(t, dt, 1, 2, 1, NULL, 999);
         temb_case(t, dt, 5, 7, 0, &(vkti_temb_params){0, 1.0f, 100.0f, 2.0f}, 300);
         temb_case(t, dt, 2, 1280, 1, NULL, 999);
+        if (dt == VKTI_F32) {
+            temb_precision_case(t, 0);
+            temb_precision_case(t, 1);
+        }
 
         embed_case(t, dt, 2, 7, 50, 3, 13, 0, 0);
         embed_case(t, dt, 2, 7, 50, 3, 13, 1, 0);
