@@ -78,7 +78,7 @@ int vkti_mse_forward(vkti_cmd *c, const vkti_tensor *loss, const vkti_tensor *sc
                      const vkti_tensor *target, const vkti_tensor *w, const vkti_tensor *mask)
 {
     const char *op = "mse";
-    int64_t N, P, C;
+    int64_t N = 0, P = 0, C = 0;
     int rc = mse_dims(c, op, pred, target, w, mask, &N, &P, &C);
     if (rc)
         return rc;
@@ -95,7 +95,7 @@ int vkti_mse_backward(vkti_cmd *c, const vkti_tensor *d_pred, const vkti_tensor 
                       const vkti_tensor *w, const vkti_tensor *mask, const vkti_tensor *scale, int scale_index)
 {
     const char *op = "mse_backward";
-    int64_t N, P, C;
+    int64_t N = 0, P = 0, C = 0;
     int rc = mse_dims(c, op, pred, target, w, mask, &N, &P, &C);
     if (rc)
         return rc;

@@ -89,7 +89,7 @@ static int rows_of(vkti_cmd *c, const char *op, const char *name, const vkti_ten
 int vkti_concat_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, const vkti_tensor *b)
 {
     const char *op = "concat", *variant;
-    int64_t ra, ca, rb, cb, ro, co;
+    int64_t ra = 0, ca = 0, rb = 0, cb = 0, ro = 0, co = 0;
     int rc;
     if ((rc = variant_of(c, op, a, &variant)) || (rc = rows_of(c, op, "a", a, a->dtype, &ra, &ca)) ||
         (rc = rows_of(c, op, "b", b, a->dtype, &rb, &cb)) || (rc = rows_of(c, op, "out", out, a->dtype, &ro, &co)))
@@ -118,7 +118,7 @@ int vkti_concat_backward(vkti_cmd *c, const vkti_tensor *da, const vkti_tensor *
                          int accumulate_a, int accumulate_b)
 {
     const char *op = "concat_backward", *variant;
-    int64_t ro, co, ra = 0, ca = 0, rb = 0, cb = 0;
+    int64_t ro = 0, co = 0, ra = 0, ca = 0, rb = 0, cb = 0;
     int rc;
     if ((rc = variant_of(c, op, d_out, &variant)) || (rc = rows_of(c, op, "d_out", d_out, d_out->dtype, &ro, &co)) ||
         (da && (rc = rows_of(c, op, "da", da, d_out->dtype, &ra, &ca))) ||
@@ -159,7 +159,7 @@ static int bcast_dims(vkti_cmd *c, const char *op, const vkti_tensor *x, int64_t
 int vkti_bcast_add_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *x, const vkti_tensor *b)
 {
     const char *op = "bcast_add", *variant;
-    int64_t N, P, C;
+    int64_t N = 0, P = 0, C = 0;
     int rc;
     if ((rc = variant_of(c, op, x, &variant)) || (rc = bcast_dims(c, op, x, &N, &P, &C)) ||
         (rc = vkti_op_check(c, op, "out", out, x->dtype, N * P * C)) ||
@@ -173,7 +173,7 @@ int vkti_bcast_add_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tenso
 int vkti_bcast_add_backward_b(vkti_cmd *c, const vkti_tensor *db, const vkti_tensor *dy)
 {
     const char *op = "bcast_add_backward_b", *variant;
-    int64_t N, P, C;
+    int64_t N = 0, P = 0, C = 0;
     int rc;
     if ((rc = variant_of(c, op, dy, &variant)) || (rc = bcast_dims(c, op, dy, &N, &P, &C)) ||
         (rc = vkti_op_check(c, op, "db", db, VKTI_F32, N * C)))

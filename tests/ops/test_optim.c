@@ -72,10 +72,11 @@ static void run_case(th *t, const opt_case *oc)
     }
     uint32_t st[VKTI_OPT_STATE_N] = {0};
     st[VKTI_OPT_STEP] = (uint32_t)oc->start_step;
+    float hyper[VKTI_OPT_HYPER_N] = {0}; /* uploaded before each step */
     vkti_tensor tp, tm, tv, tg, tnorm, tscratch, thyper, tstate;
     if (!state_tensor(t, &tp, n, p) || !state_tensor(t, &tm, n, m) || !state_tensor(t, &tv, n, v) ||
         !th_input(t, &tg, VKTI_F32, 1, &n, g) || !th_output(t, &tnorm, VKTI_F32, 1, &one) ||
-        !th_output(t, &tscratch, VKTI_F32, 1, &nscratch) || !th_input(t, &thyper, VKTI_F32, 1, &sixteen, p) ||
+        !th_output(t, &tscratch, VKTI_F32, 1, &nscratch) || !th_input(t, &thyper, VKTI_F32, 1, &sixteen, hyper) ||
         !upload_u32(t, &tstate, st, VKTI_OPT_STATE_N, 1))
         return;
     ref_optim ro = {(int)oc->kind, oc->lr, oc->beta1, oc->beta2, oc->eps, oc->wd, oc->max_norm, oc->loss_scale,
@@ -99,7 +100,6 @@ static void run_case(th *t, const opt_case *oc)
             rg[i] = g[i];
         vkti_optim_params op = {oc->lr * (k + 1) / oc->steps, oc->beta1, oc->beta2, oc->eps, oc->wd, oc->max_norm,
                                 oc->loss_scale};
-        float hyper[VKTI_OPT_HYPER_N];
         vkti_optim_hyper(hyper, &op);
         ro.lr = op.lr;
         if (!th_ok(t, vkti_tensor_upload(t->g, &tg, g, sizeof(float) * (size_t)n)) ||
