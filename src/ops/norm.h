@@ -16,7 +16,8 @@
  * over its P * C/G values of one image. gamma, beta are [C]; mean, rstd are f32 [N, G] (any
  * shape with N*G elements). The reduction runs in two stages (per-chunk partials, then per
  * group) through a caller-provided f32 scratch tensor of at least
- * vkti_group_norm_scratch_numel elements; forward and backward may share one. */
+ * vkti_group_norm_scratch_numel elements (-1: x and groups make no group norm); forward and
+ * backward may share one. Its contents mean nothing between calls. */
 int64_t vkti_group_norm_scratch_numel(const vkti_tensor *x, int groups);
 
 /* out = (x - mean) * rstd * gamma + beta per group, then SiLU if silu; writes mean, rstd. */
