@@ -35,6 +35,10 @@ int vkti_dir_exists(const char *path);
 int vkti_mkdir_p(vkti_diag *d, const char *path);
 int vkti_file_remove(const char *path);
 
+/* Names of the entries of a directory (not "." or ".."), sorted bytewise; *names is one
+ * allocation holding the array and the strings (free with free()). */
+int vkti_dir_list(vkti_diag *d, const char *path, char ***names, int *count);
+
 /* The per-user cache directory for vkti ($XDG_CACHE_HOME/vkti, ~/.cache/vkti, %LOCALAPPDATA%\vkti). */
 int vkti_cache_dir(char *out, size_t cap);
 
