@@ -17,6 +17,7 @@
 #include <io.h>
 #include <direct.h>
 #else
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -111,6 +112,57 @@ int vkti_dir_exists(const char *path)
 }
 
 int vkti_file_remove(const char *path) { return remove(path) == 0 ? VKTI_OK : VKTI_E_IO; }
+
+const char *vkti_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+int vkti_home_dir(char *out, size_t cap)
+{
+#if defined(_WIN32)
+    const char *h = vkti_env("USERPROFILE");
+#else
+    const char *h = vkti_env("HOME");
+#endif
+    if (!h)
+        return VKTI_E_IO;
+    int n = snprintf(out, cap, "%s", h);
+    return (n > 0 && (size_t)n < cap) ? VKTI_OK : VKTI_E_IO;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void vkti_dir_list_free(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* Adds a copy of name to the growing list; returns 0, or -1 out of memory. */
+static int list_push(char ***names, size_t *count, size_t *cap, const char *name)
+{
+    if (*count == *cap) {
+        size_t n = *cap ? 2 * *cap : 16;
+        char **p = realloc(*names, n * sizeof *p);
+        if (!p)
+            return -1;
+        *names = p;
+        *cap = n;
+    }
+    size_t len = strlen(name);
+    char *c = malloc(len + 1);
+    if (!c)
+        return -1;
+    memcpy(c, name, len + 1);
+    (*names)[(*count)++] = c;
+    return 0;
+}
 
 int vkti_mkdir_p(vkti_diag *d, const char *path)
 {
@@ -234,6 +286,36 @@ int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, siz
     return VKTI_OK;
 }
 
+int vkti_dir_remove(const char *path) { return RemoveDirectoryA(path) ? VKTI_OK : VKTI_E_IO; }
+
+int vkti_dir_list(vkti_diag *d, const char *path, char ***names, size_t *count)
+{
+    *names = NULL;
+    *count = 0;
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s\\*", path);
+    WIN32_FIND_DATAA fd;
+    HANDLE h = FindFirstFileA(pattern, &fd);
+    if (h == INVALID_HANDLE_VALUE)
+        return vkti_fail(d, VKTI_E_IO, "%s: cannot list the directory", path);
+    size_t cap = 0;
+    do {
+        if (strcmp(fd.cFileName, ".") == 0 || strcmp(fd.cFileName, "..") == 0)
+            continue;
+        if (list_push(names, count, &cap, fd.cFileName)) {
+            FindClose(h);
+            vkti_dir_list_free(*names, *count);
+            *names = NULL;
+            *count = 0;
+            return vkti_fail(d, VKTI_E_OOM, "%s: out of memory listing the directory", path);
+        }
+    } while (FindNextFileA(h, &fd));
+    FindClose(h);
+    if (*count)
+        qsort(*names, *count, sizeof **names, cmp_names);
+    return VKTI_OK;
+}
+
 int vkti_terminal_width(void)
 {
     CONSOLE_SCREEN_BUFFER_INFO info;
@@ -318,6 +400,34 @@ int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, siz
         unlink(tmp);
         return vkti_fail(d, VKTI_E_IO, "%s: cannot replace: %s", path, strerror(e));
     }
+    return VKTI_OK;
+}
+
+int vkti_dir_remove(const char *path) { return rmdir(path) == 0 ? VKTI_OK : VKTI_E_IO; }
+
+int vkti_dir_list(vkti_diag *d, const char *path, char ***names, size_t *count)
+{
+    *names = NULL;
+    *count = 0;
+    DIR *dir = opendir(path);
+    if (!dir)
+        return vkti_fail(d, VKTI_E_IO, "%s: cannot list the directory: %s", path, strerror(errno));
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (list_push(names, count, &cap, e->d_name)) {
+            closedir(dir);
+            vkti_dir_list_free(*names, *count);
+            *names = NULL;
+            *count = 0;
+            return vkti_fail(d, VKTI_E_OOM, "%s: out of memory listing the directory", path);
+        }
+    }
+    closedir(dir);
+    if (*count)
+        qsort(*names, *count, sizeof **names, cmp_names);
     return VKTI_OK;
 }
 
