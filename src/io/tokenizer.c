@@ -103,7 +103,7 @@ struct vkti_tokenizer {
     char *text;
     size_t text_len, text_cap;
     uint32_t *tok_off, *tok_len;
-    size_t n_tokens, tok_cap;
+    size_t n_tokens, tok_cap, toklen_cap;
     size_t n_vocab;
     uint32_t *slots; /* vocabulary hash: id + 1, 0 = empty */
     size_t slot_mask;
@@ -232,13 +232,9 @@ static int push_token_text(vkti_tokenizer *t, const char *s, size_t n)
     if (t->text_len + n + 1 > UINT32_MAX)
         return -1;
     if (grow((void **)&t->text, &t->text_cap, t->text_len + n + 1, 1) ||
-        grow((void **)&t->tok_off, &t->tok_cap, t->n_tokens + 1, sizeof(uint32_t)))
+        grow((void **)&t->tok_off, &t->tok_cap, t->n_tokens + 1, sizeof(uint32_t)) ||
+        grow((void **)&t->tok_len, &t->toklen_cap, t->n_tokens + 1, sizeof(uint32_t)))
         return -1;
-    size_t cap = t->tok_cap;
-    uint32_t *len2 = realloc(t->tok_len, cap * sizeof(uint32_t));
-    if (!len2)
-        return -1;
-    t->tok_len = len2;
     memcpy(t->text + t->text_len, s, n);
     t->text[t->text_len + n] = 0;
     t->tok_off[t->n_tokens] = (uint32_t)t->text_len;
