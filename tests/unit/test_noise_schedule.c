@@ -32,6 +32,12 @@ static int passed, failed;
         }                                                 \
     } while (0)
 
+/* distance in units in the last place between two finite floats of the same sign */
+static unsigned ulp_diff(unsigned x, unsigned y)
+{
+    return x > y ? x - y : y - x;
+}
+
 static uint32_t bits(float f)
 {
     uint32_t u;
@@ -317,8 +323,13 @@ static void test_fixture(void)
                 if (strcmp(name, names[k]) || t < 0 || t >= 1000)
                     continue;
                 lines++;
-                int ok = bits(s[k].betas[t]) == b && bits(s[k].alphas_cumprod[t]) == ac && bits(s[k].snr[t]) == snr &&
-                         bits(vkti_min_snr_weight(&s[k], t, 5.0)) == w;
+                /* betas and alphas_cumprod: bit for bit. SNR and the min-SNR weight: within 8 ulp.
+                 * diffusers' compute_snr takes alphas_cumprod ** 0.5, which torch's CPU kernel
+                 * evaluates as a vectorized pow, not a correctly rounded sqrt: the fixture made with
+                 * torch 2.11 (AVX512) differs from sqrtf by 1-4 ulp in 44 of 4000 SNR values. */
+                int ok = bits(s[k].betas[t]) == b && bits(s[k].alphas_cumprod[t]) == ac &&
+                         ulp_diff(bits(s[k].snr[t]), snr) <= 8 &&
+                         ulp_diff(bits(vkti_min_snr_weight(&s[k], t, 5.0)), w) <= 8;
                 if (!ok && mode == VKTI_LINSPACE_FUSED && mismatches < 5)
                     printf("  fixture %s t=%d: want %08x %08x %08x %08x, got %08x %08x %08x %08x\n", name, t, b, ac,
                            snr, w, bits(s[k].betas[t]), bits(s[k].alphas_cumprod[t]), bits(s[k].snr[t]),
