@@ -151,7 +151,8 @@ static int pack_names(vkti_diag *d, const char *buf, size_t used, int n, char **
     if (!arr)
         return vkti_fail(d, VKTI_E_OOM, "out of host memory listing a directory");
     char *strs = (char *)(arr + (n ? n : 1));
-    memcpy(strs, buf, used);
+    if (used) /* an empty directory: buf is NULL */
+        memcpy(strs, buf, used);
     for (int i = 0; i < n; i++) {
         arr[i] = strs;
         strs += strlen(strs) + 1;
