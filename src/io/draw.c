@@ -380,3 +380,42 @@ int vkti_draw_text_fit(vkti_canvas *c, int x, int y, int max_w, int scale, uint3
     buf[o] = 0;
     return vkti_draw_text(c, x, y, scale, color, buf);
 }
+
+int vkti_draw_text_wrap(vkti_canvas *c, int x, int y, int max_w, int scale, uint32_t color, const char *text)
+{
+    int per_line = (max_w / scale + 1) / VKTI_FONT_ADVANCE; /* characters that fit */
+    if (per_line < 1)
+        per_line = 1;
+    char line[1024];
+    int n = 0, lines = 0, last_space = -1;
+    const char *s = text;
+    for (;;) {
+        int ch = *s ? next_char(&s) : 0;
+        if (ch == 0 || ch == '\n' || n == per_line || n == (int)sizeof line - 1) {
+            int cut = n, resume = n;
+            if (ch != 0 && ch != '\n' && last_space > 0) { /* break at the last space */
+                cut = last_space;
+                resume = last_space + 1;
+            }
+            line[cut] = 0;
+            if (c)
+                vkti_draw_text(c, x, y + lines * VKTI_FONT_LINE * scale, scale, color, line);
+            lines++;
+            /* carry the rest of the word over */
+            int rest = n - resume;
+            memmove(line, line + resume, (size_t)(rest > 0 ? rest : 0));
+            n = rest > 0 ? rest : 0;
+            last_space = -1;
+            if (ch == 0)
+                break;
+            if (ch == '\n')
+                continue;
+        }
+        if (ch == ' ' && n == 0)
+            continue; /* no space at the start of a line */
+        if (ch == ' ')
+            last_space = n;
+        line[n++] = (char)ch;
+    }
+    return lines;
+}

@@ -50,6 +50,10 @@ int vkti_text_width(const char *text, int scale);
  * keeps its start and its extension). Returns the width drawn. */
 int vkti_draw_text_fit(vkti_canvas *c, int x, int y, int max_w, int scale, uint32_t color, const char *text);
 
+/* Text wrapped at spaces into lines of at most max_w pixels (a word longer than a line is cut),
+ * lines VKTI_FONT_LINE * scale apart. Returns the number of lines; c may be NULL to count them. */
+int vkti_draw_text_wrap(vkti_canvas *c, int x, int y, int max_w, int scale, uint32_t color, const char *text);
+
 /* The 8 rows of a character's glyph, bit 4 the leftmost pixel ('?' for anything not printable ASCII). */
 void vkti_font_glyph(int ch, uint8_t rows[VKTI_FONT_H]);
 

@@ -97,7 +97,7 @@ static int skip(scan *s, const char *name, vkti_log_level level, const char *fmt
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    vkti_log(s->d, level, "skipping %s: %s", name, reason);
+    vkti_log(s->d, s->ds->opt.quiet ? VKTI_LOG_DEBUG : level, "skipping %s: %s", name, reason);
     vkti_dataset *ds = s->ds;
     if (ds->skipped_count == s->skip_cap) {
         int cap = s->skip_cap ? s->skip_cap * 2 : 16;

@@ -27,6 +27,8 @@ typedef struct vkti_dataset_options {
     int buckets;      /* 1: each image trains at its aspect-ratio bucket (vkti_image_bucket)
                          instead of resolution x resolution */
     int allow_empty;  /* 1: a folder without usable images is not an error (for inspection) */
+    int quiet;        /* 1: skipped files are only listed (logged at debug level), for callers
+                         that report them themselves */
     vkti_dataset_visit_fn visit;
     void *visit_user;
 } vkti_dataset_options;
@@ -55,7 +57,8 @@ typedef struct vkti_dataset {
     int caption_count;          /* items with a caption */
 } vkti_dataset;
 
-/* Scans dir. Skipped files are logged (warning; hidden files at info) and listed in skipped.
+/* Scans dir. Skipped files are logged (warning; hidden files at info; unless quiet) and listed
+ * in skipped.
  * Refuses a resolution that is not a positive multiple of 8, repeats < 1, a folder that cannot
  * be listed, and (unless allow_empty) a folder with no usable image. */
 int vkti_dataset_open(vkti_diag *d, vkti_dataset **out, const char *dir, const vkti_dataset_options *opt);
