@@ -321,6 +321,24 @@ static void test_hostile(void)
     ubuf jcut = {jpg.p, jpg.n / 2, 0};
     expect_fail(jcut, "short.jpg", VKTI_E_FORMAT, "truncated");
 
+    /* a photo-sized JPEG cut inside its image data: stb would fill in the rest; the walk refuses it */
+    {
+        int bw = 256, bh = 192;
+        uint8_t *noise = malloc((size_t)bw * bh * 3);
+        uint32_t s = 99;
+        for (int i = 0; i < bw * bh * 3; i++)
+            noise[i] = (uint8_t)(urand(&s) >> 5);
+        ubuf big = encode_stb("jpg", noise, bw, bh, 3);
+        ubuf cut9 = {big.p, big.n * 9 / 10, 0};
+        expect_fail(cut9, "cut.jpg", VKTI_E_FORMAT, "ends inside the image data");
+        ubuf noeoi = {big.p, big.n - 2, 0};
+        expect_fail(noeoi, "noeoi.jpg", VKTI_E_FORMAT, "truncated JPEG");
+        vkti_image img;
+        CHECK(decode(&img, big, "whole.jpg") == VKTI_OK, "the whole file decodes");
+        vkti_image_free(&img);
+        free(big.p);
+        free(noise);
+    }
     /* lying sizes: a header bigger than the pixel data */
     {
         uint8_t raw[(1 + 10 * 3) * 10];
