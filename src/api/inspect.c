@@ -12,7 +12,7 @@
 #include "base/platform.h"
 
 #define THUMB_DEFAULT 256
-#define THUMB_MIN 32
+#define THUMB_MIN 16
 #define THUMB_MEMORY ((double)(256 << 20)) /* all thumbnails together, bytes */
 
 const char *vkti_inspect_aspect_name(int bin)
@@ -252,7 +252,7 @@ int vkti_inspect_images(vkti_ctx *ctx, const char *dir, const vkti_inspect_optio
         o = *options;
     if (o.resolution == 0)
         o.resolution = VKTI_DATASET_DEFAULT_RESOLUTION;
-    if (o.thumb < 0 || o.thumb > 4096)
+    if (o.thumb < 0 || (o.thumb > 0 && o.thumb < THUMB_MIN) || o.thumb > 4096)
         return vkti_fail(d, VKTI_E_INVALID, "thumbnail size %d: must be from %d to 4096 pixels", o.thumb, THUMB_MIN);
     if (o.sheet_path) {
         size_t n = strlen(o.sheet_path);

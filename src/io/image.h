@@ -136,9 +136,12 @@ int vkti_hamming64(uint64_t a, uint64_t b);
 
 /* ---- PNG writing ------------------------------------------------------------------------- */
 
-/* A text chunk: key (1..79 printable Latin-1 characters, no leading/trailing space) and a UTF-8
- * value. Pure-ASCII values go in tEXt, others in uncompressed iTXt (as PIL does, so
- * AUTOMATIC1111's reader and others show them). */
+/* A text chunk: key (1..79 printable ASCII characters, no leading, trailing or double spaces)
+ * and a UTF-8 value. Pure-ASCII values go in tEXt, others in uncompressed iTXt (as PIL does, so
+ * AUTOMATIC1111's reader and others show them). AUTOMATIC1111's convention for generated images:
+ * key "parameters", value "PROMPT\nNegative prompt: NEGATIVE\nSteps: 20, Sampler: DDIM,
+ * CFG scale: 7, Seed: 42, Size: 512x512, Model hash: ..., Model: NAME" (the negative line only
+ * when there is one). */
 typedef struct vkti_png_text {
     const char *key;
     const char *text;

@@ -1,9 +1,9 @@
 #!/bin/sh
 # inspect.sh — `vkti inspect` on a folder this test makes: BMPs written with printf, the demo
-# PNGs, an exact copy (a duplicate), a caption, a text file named .png, a truncated image, notes
-# and a subfolder. Checks the summary, the contact sheet file, the skip reasons, and the errors:
-# a file (model/embedding inspection not built yet), a missing path, an empty folder, a sheet
-# inside the data folder, bad options. Exit codes: 0 usable folder, 1 bad input.
+# PNGs, an exact copy (a duplicate), a caption, a text file named .png, a truncated image, a
+# zero-byte file, notes and a subfolder. Checks the summary, the contact sheet file, the skip
+# reasons, and the errors: a file (model/embedding inspection not built yet), a missing path, an
+# empty folder, a sheet inside the data folder, bad options. Exit codes: 0 usable folder, 1 bad input.
 # usage: inspect.sh path/to/vkti   (VKTI_SOURCE_DIR set by ctest, for assets/demo)
 VKTI=${1:?usage: inspect.sh path/to/vkti}
 SRC=${VKTI_SOURCE_DIR:-$(dirname "$0")/../..}
@@ -55,6 +55,7 @@ head -c 1500 "$SRC/assets/demo/demo_01.png" > "$data/broken.png"
 printf 'a photo of <ball> on the grass\n' > "$data/ball2.txt"
 printf 'just some text\n' > "$data/fake.png"
 printf '# notes\n' > "$data/notes.md"
+: > "$data/zero.jpg"
 
 cd "$tmp/cwd" || exit 1
 expect "inspect a folder" 0 ": 5 images, trained at 512x512" -- "$VKTI" inspect "$data"
@@ -71,11 +72,12 @@ expect "... truncated file skipped" 0 "broken.png: truncated PNG" -- "$VKTI" ins
 expect "... text named .png skipped" 0 "fake.png: not a JPEG, PNG or BMP" -- "$VKTI" inspect "$data" --no-sheet
 expect "... notes skipped" 0 "notes.md: not an image" -- "$VKTI" inspect "$data" --no-sheet
 expect "... subfolder skipped" 0 "sub: a folder" -- "$VKTI" inspect "$data" --no-sheet
-expect "... skipped count" 0 "skipped: 4 files" -- "$VKTI" inspect "$data" --no-sheet
+expect "... zero-byte file skipped" 0 "zero.jpg: empty file (0 bytes)" -- "$VKTI" inspect "$data" --no-sheet
+expect "... skipped count" 0 "skipped: 5 files" -- "$VKTI" inspect "$data" --no-sheet
 rm -f "my data-contact-sheet.png"
 expect "default contact sheet name" 0 "contact sheet: my data-contact-sheet.png" -- "$VKTI" inspect "$data/"
 check "... the sheet is a PNG" sh -c 'head -c 8 "my data-contact-sheet.png" | od -A n -t x1 | grep -q "89 50 4e 47 0d 0a 1a 0a"'
-check "... nothing written into the data folder" sh -c '[ $(ls "$1" | wc -l) -eq 10 ]' sh "$data"
+check "... nothing written into the data folder" sh -c '[ $(ls "$1" | wc -l) -eq 11 ]' sh "$data"
 expect "--out and --thumb" 0 "contact sheet: $tmp/cwd/s.png (.*thumbnails 64 px)" -- "$VKTI" inspect "$data" --out "$tmp/cwd/s.png" --thumb 64
 expect "--no-sheet writes nothing" 0 "" -- "$VKTI" inspect "$data" --no-sheet --resolution 64
 check "... no sheet" sh -c '! grep -q "contact sheet" "$1"' sh "$tmp/log"
@@ -88,6 +90,7 @@ check "... not written" test ! -e "$data/sheet.png"
 expect "a sheet not .png" 1 "must end in .png" -- "$VKTI" inspect "$data" --out "$tmp/cwd/s.jpg"
 expect "--resolution not a multiple of 8" 1 "multiple of 8" -- "$VKTI" inspect "$data" --resolution 100
 expect "--resolution without a number" 1 "positive number" -- "$VKTI" inspect "$data" --resolution big
+expect "--thumb too small" 1 "thumbnail size 5: must be from 16 to 4096" -- "$VKTI" inspect "$data" --thumb 5
 expect "unknown option" 1 "unknown option" -- "$VKTI" inspect "$data" --frob
 expect "no path" 1 "give a folder" -- "$VKTI" inspect
 expect "two paths" 1 "one PATH only" -- "$VKTI" inspect "$data" "$tmp/empty"
