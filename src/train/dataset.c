@@ -303,8 +303,18 @@ static int scan_dir(scan *s, char **names, int n)
                 ds->caption_count++;
         }
         free(caption);
-        if (rc == VKTI_OK && !matched)
-            rc = skip(s, name, VKTI_LOG_WARN, "a caption file with no image of the same name");
+        if (rc == VKTI_OK && !matched) {
+            const char *image = NULL; /* an image of that name that was itself skipped? */
+            for (int k = 0; k < ds->skipped_count && !image; k++) {
+                const char *other = ds->skipped[k].name;
+                if (!is_txt(other) && stem_len(other) == stem && strncmp(other, name, stem) == 0)
+                    image = other;
+            }
+            if (image)
+                rc = skip(s, name, VKTI_LOG_WARN, "the caption of %s, which is skipped", image);
+            else
+                rc = skip(s, name, VKTI_LOG_WARN, "a caption file with no image of the same name");
+        }
         free(path);
     }
     return rc;

@@ -110,6 +110,7 @@ int main(void)
         free(big);
     }
     put(dir, "orphan.txt", "no picture\n", 11);
+    put(dir, "truncated.txt", "the caption of a broken picture\n", 32);
 
     vkti_dataset *ds = NULL;
     vkti_dataset_options o = {.resolution = 16, .repeats = 3, .visit = visit};
@@ -135,14 +136,15 @@ int main(void)
               find_skip(ds, "notes.md", "not an image") && find_skip(ds, "sub", "folder") &&
               find_skip(ds, "truncated.jpg", "truncated JPEG") && find_skip(ds, "b.txt", "not UTF-8") &&
               find_skip(ds, "d.txt", "larger than 16 KiB") && find_skip(ds, "orphan.txt", "no image") &&
-              find_skip(ds, "h.jpeg.bak", "JPEG file without"),
+              find_skip(ds, "h.jpeg.bak", "JPEG file without") &&
+              find_skip(ds, "truncated.txt", "the caption of truncated.jpg, which is skipped"),
           "skip reasons");
-    CHECK(ds->skipped_count == 11, "%d skipped", ds->skipped_count);
+    CHECK(ds->skipped_count == 12, "%d skipped", ds->skipped_count);
     int sorted = 1;
     for (int i = 1; i < ds->skipped_count; i++)
         sorted = sorted && strcmp(ds->skipped[i - 1].name, ds->skipped[i].name) < 0;
     CHECK(sorted, "skipped files in name order");
-    CHECK(warnings == 10 && infos == 1, "one message per skipped file: %d warnings, %d info", warnings, infos);
+    CHECK(warnings == 11 && infos == 1, "one message per skipped file: %d warnings, %d info", warnings, infos);
     for (int i = 0; i < ds->skipped_count; i++)
         printf("  skipped %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
     /* repeats */
