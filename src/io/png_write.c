@@ -9,6 +9,7 @@
 #include <stb_image_write.h>
 
 #include "base/platform.h"
+#include "io/unicode.h"
 
 /* CRC-32 (ISO-HDLC, as PNG and zlib use), four bits at a time from a constant table. */
 uint32_t vkti_crc32(uint32_t crc, const uint8_t *data, size_t size)
@@ -36,40 +37,6 @@ static void put_be32(uint8_t *p, uint32_t v)
 static uint32_t get_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF) */
-static int utf8_ok(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1fu, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0fu, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07u, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
 }
 
 static int key_ok(const char *key)
@@ -121,7 +88,7 @@ int vkti_png_encode(vkti_diag *d, uint8_t **png, size_t *size, const uint8_t *pi
         if (n > VKTI_PNG_TEXT_MAX_BYTES)
             return vkti_fail(d, VKTI_E_INVALID, "PNG text '%s' is %zu bytes; at most %zu are written", texts[i].key,
                              n, VKTI_PNG_TEXT_MAX_BYTES);
-        if (!utf8_ok((const uint8_t *)texts[i].text, n))
+        if (!vkti_utf8_valid((const uint8_t *)texts[i].text, n))
             return vkti_fail(d, VKTI_E_INVALID, "PNG text '%s' is not valid UTF-8", texts[i].key);
         extra += 12 + strlen(texts[i].key) + 1 + 4 + n; /* iTXt's 4 extra bytes at most */
     }

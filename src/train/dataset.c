@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/platform.h"
+#include "io/unicode.h"
 
 static char *dup_str(const char *s)
 {
@@ -46,40 +47,6 @@ static int is_txt(const char *name)
     size_t n = strlen(name);
     return n > 4 && name[n - 4] == '.' && lower(name[n - 3]) == 't' && lower(name[n - 2]) == 'x' &&
            lower(name[n - 1]) == 't';
-}
-
-/* well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF) */
-static int utf8_ok(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1fu, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0fu, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07u, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
 }
 
 typedef struct scan {
@@ -142,7 +109,7 @@ static int read_caption(scan *s, const char *name, const char *path, char **capt
     if (rc)
         return skip(s, name, VKTI_LOG_WARN, "caption file unreadable (%s)", tmp.msg);
     size_t start = n >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf ? 3 : 0;
-    if (!utf8_ok(data + start, n - start) || memchr(data + start, 0, n - start)) {
+    if (!vkti_utf8_valid(data + start, n - start) || memchr(data + start, 0, n - start)) {
         free(data);
         return skip(s, name, VKTI_LOG_WARN, "caption file is not UTF-8 text (not used; save it as UTF-8)");
     }
