@@ -131,3 +131,14 @@ char *vkti_quote(char *buf, size_t cap, const void *data, size_t n)
     buf[o] = 0;
     return buf;
 }
+
+char *vkti_quote_bare(char *buf, size_t cap, const void *s, size_t n)
+{
+    vkti_quote(buf, cap, s, n);
+    size_t len = strlen(buf);
+    if (len >= 2) {
+        memmove(buf, buf + 1, len - 2);
+        buf[len - 2] = 0;
+    }
+    return buf;
+}

@@ -54,6 +54,8 @@ uint32_t vkti_crc32(uint32_t crc, const void *data, size_t n);
  * quotes, backslashes and control bytes escaped (\n, \x00...), cut with "..." past max_chars.
  * Returns buf. */
 char *vkti_quote(char *buf, size_t cap, const void *s, size_t n);
+/* The same without the enclosing quotes (for names known to be plain, such as module.name). */
+char *vkti_quote_bare(char *buf, size_t cap, const void *s, size_t n);
 #define VKTI_QUOTE_MAX 200 /* a buffer this size holds any quoted name vkti_quote writes */
 
 #endif

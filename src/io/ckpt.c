@@ -63,13 +63,12 @@ static int find_class(void *user, vkti_diag *d, vkti_pickle *pk, const char *mod
     }
     char full[520], q[VKTI_QUOTE_MAX];
     snprintf(full, sizeof full, "%s.%s", module, name);
-    vkti_quote(q, sizeof q, full, strlen(full));
-    q[strlen(q) - 1] = 0; /* the name without quotes: it is valid UTF-8 and control-free here */
+    vkti_quote_bare(q, sizeof q, full, strlen(full));
     return vkti_fail(d, VKTI_E_FORMAT,
                      "%s: refuses to load: the pickle calls %s, which a checkpoint of tensors never needs (vkti "
                      "accepts only tensors, storages and ordered dicts, and runs nothing); if you trust the file, "
                      "convert it to .safetensors with PyTorch",
-                     vkti_pickle_what(pk), q + 1);
+                     vkti_pickle_what(pk), q);
 }
 
 static int hook_fail(vkti_diag *d, vkti_pickle *pk, const char *fmt, ...) VKTI_PRINTF(3, 4);

@@ -588,7 +588,7 @@ static int global(vm *m, const uint8_t *mod, size_t mlen, const uint8_t *name, s
     int64_t id = -1;
     if (!m->pk->hooks || !m->pk->hooks->find_class)
         return pk_fail(m->pk, VKTI_E_FORMAT, "refuses to load: the pickle calls %s (nothing may be called here)",
-                       vkti_quote(qbuf, sizeof qbuf, full, strlen(full)));
+                       vkti_quote_bare(qbuf, sizeof qbuf, full, strlen(full)));
     int rc = m->pk->hooks->find_class(m->pk->hooks->user, m->pk->d, m->pk, module, nm, &id);
     if (rc) {
         m->pk->status = rc;
