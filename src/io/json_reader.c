@@ -127,13 +127,13 @@ static int read_string(vkti_jr *j, const char **out, size_t *len)
         case 'r': PUT('\r'); break;
         case 't': PUT('\t'); break;
         case 'u': {
-            uint32_t cp;
+            uint32_t cp = 0;
             if (hex4(j, &cp) < 0)
                 return -1;
             if (cp >= 0xdc00 && cp <= 0xdfff)
                 return fail(j, "lone trailing surrogate \\u%04x", cp);
             if (cp >= 0xd800 && cp <= 0xdbff) {
-                uint32_t lo;
+                uint32_t lo = 0;
                 if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
                     return fail(j, "lone leading surrogate \\u%04x", cp);
                 j->p += 2;

@@ -362,6 +362,8 @@ static int memo_get(vm *m, uint64_t idx)
 /* A protocol-0 argument: the bytes up to the next newline. */
 static int read_line(vm *m, const char *op, const uint8_t **line, size_t *len)
 {
+    *line = NULL;
+    *len = 0;
     const uint8_t *nl = memchr(m->p, '\n', (size_t)(m->end - m->p));
     if (!nl)
         return truncated(m, op);
@@ -735,11 +737,11 @@ static int run(vm *m)
             return pk_fail(pk, VKTI_E_FORMAT, "the pickle ends without a STOP opcode (truncated)");
         pk->pos = (size_t)(m->p - m->start);
         uint8_t op = *m->p++;
-        const uint8_t *b;
-        size_t n;
+        /* (initialized: GCC -O2 cannot see that a failed read_line or pop_mark returns) */
+        const uint8_t *b = NULL;
+        size_t n = 0, k = 0;
         uint64_t len;
         vkti_pk_value *v, *w, *x;
-        size_t k;
         switch (op) {
         case '(': /* MARK */
             if (m->nmarks == m->marks_cap) {
@@ -977,8 +979,8 @@ static int run(vm *m)
         case 'r': NEED(m, 4, "LONG_BINPUT"); rc = memo_put(m, vkti_le32(m->p), top(m, "LONG_BINPUT")); m->p += 4; break;
         case 0x94: rc = memo_put(m, m->memo_count, top(m, "MEMOIZE")); break; /* MEMOIZE */
         case 'c': case 'i': { /* GLOBAL, INST */
-            const uint8_t *mod, *name;
-            size_t mlen, nlen;
+            const uint8_t *mod = NULL, *name = NULL;
+            size_t mlen = 0, nlen = 0;
             const char *opname = op == 'c' ? "GLOBAL" : "INST";
             if ((rc = read_line(m, opname, &mod, &mlen)) || (rc = read_line(m, opname, &name, &nlen)))
                 break;

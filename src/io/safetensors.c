@@ -230,7 +230,8 @@ static int cmp_meta(const void *a, const void *b)
 static int place_tensors(parser *p, const uint8_t *data_start, uint64_t data_size)
 {
     char q[VKTI_QUOTE_MAX], q2[VKTI_QUOTE_MAX];
-    qsort(p->entries, p->count, sizeof *p->entries, cmp_entry);
+    if (p->count > 1)
+        qsort(p->entries, p->count, sizeof *p->entries, cmp_entry);
     vkti_io_tensor *out = malloc((p->count ? p->count : 1) * sizeof *out);
     if (!out)
         return vkti_fail(p->d, VKTI_E_OOM, "%s: out of memory", p->path);

@@ -175,7 +175,7 @@ static int cmp_u64_pair(const void *a, const void *b)
 
 static int parse(vkti_diag *d, vkti_zip *z)
 {
-    eocd e;
+    eocd e = {0};
     int rc = find_eocd(d, z, &e);
     if (rc)
         return rc;
