@@ -570,7 +570,8 @@ def hostile_files():
     pk("pk_protocol_9.pt", b"", "pickle protocol 9", proto=9)
     pk("pk_self_reference.pt", b"]q\x00h\x00a.", "put into itself")
     pk("pk_deep_nesting.pt", b"]" * 150 + b"a" * 149 + b".", "nested deeper than 100")
-    pk("pk_mutate_after_use.pt", b"]q\x00]h\x00ah\x00Na.", "changes a list after putting it")
+    # a = []; b = [a]; a.append(b): a cycle, which is only possible by changing a after using it
+    pk("pk_cycle.pt", b"(]q\x00]q\x01h\x00a0h\x01at.", "changes a list after putting it")
     pk("pk_dict_duplicate_key.pt", b"}(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00aK\x02u.", "holds the key 'a' twice")
     pk("pk_ext_opcode.pt", b"\x82\x01.", "extension registry")
     pk("pk_reduce_non_callable.pt", b"X\x01\x00\x00\x00a)R.", "REDUCE calls a str")
