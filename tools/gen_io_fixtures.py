@@ -414,7 +414,7 @@ def hostile_files():
     add("st_negative_shape.safetensors", st_file('{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}', d8),
         "negative number")
     add("st_float_shape.safetensors", st_file('{"w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}', d8),
-        "fractional number")
+        "fraction or exponent")
     add("st_shape_overflow.safetensors",
         st_file({"w": {"dtype": "F32", "shape": [2 ** 32, 2 ** 32, 16], "data_offsets": [0, 8]}}, d8), "overflows")
     add("st_shape_u64_overflow.safetensors",

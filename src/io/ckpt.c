@@ -74,12 +74,18 @@ static int find_class(void *user, vkti_diag *d, vkti_pickle *pk, const char *mod
 static int hook_fail(vkti_diag *d, vkti_pickle *pk, const char *fmt, ...) VKTI_PRINTF(3, 4);
 static int hook_fail(vkti_diag *d, vkti_pickle *pk, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[1024], key[VKTI_QUOTE_MAX + 40] = "";
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return vkti_fail(d, VKTI_E_FORMAT, "%s: %s", vkti_pickle_what(pk), msg);
+    const vkti_pk_value *hint = vkti_pickle_hint(pk);
+    if (hint) {
+        char q[VKTI_QUOTE_MAX];
+        snprintf(key, sizeof key, "for the value under %s, ", vkti_quote(q, sizeof q, hint->s, hint->len));
+    }
+    return vkti_fail(d, VKTI_E_FORMAT, "%s: %s (%sat pickle byte %zu)", vkti_pickle_what(pk), msg, key,
+                     vkti_pickle_pos(pk));
 }
 
 static const vkti_pk_value *host(const vkti_pk_value *v, int type)

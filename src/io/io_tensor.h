@@ -42,7 +42,9 @@ typedef struct vkti_io_tensor {
     int64_t stride[VKTI_IO_MAX_DIMS];    /* in elements, >= 0 */
     int contiguous;                      /* 1: row-major packed, data[0..bytes) is the tensor */
     const uint8_t *data;                 /* the first element; every element shape and stride
-                                            address lies inside the file (the readers check) */
+                                            address lies inside the file (the readers check). It
+                                            may be unaligned: read it with memcpy or the
+                                            conversions below, never through a cast pointer */
     uint64_t numel;
     uint64_t bytes;                      /* numel * element size: the size of a packed copy */
 } vkti_io_tensor;

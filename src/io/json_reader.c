@@ -289,7 +289,7 @@ int vkti_jr_uint(vkti_jr *j, uint64_t *v)
     }
     if (!integer) {
         j->p = start;
-        return fail(j, "fractional number where an integer is expected");
+        return fail(j, "number with a fraction or exponent where an integer is expected");
     }
     uint64_t x = 0;
     for (const uint8_t *q = start; q < j->p; q++) {

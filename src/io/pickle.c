@@ -30,6 +30,7 @@ struct vkti_pickle {
     vkti_pk_value **dicts;  /* every dict, for the duplicate-key check at the end */
     size_t ndicts, dicts_cap;
     size_t pos;             /* offset of the opcode being run, for messages */
+    const vkti_pk_value *hint; /* the str key a hook's value will likely be stored under */
 };
 
 static int pk_fail(vkti_pickle *pk, int status, const char *fmt, ...) VKTI_PRINTF(3, 4);
@@ -204,6 +205,8 @@ int vkti_pk_set_item(vkti_pickle *pk, vkti_pk_value *dict, vkti_pk_value *key, v
 }
 
 int vkti_pickle_status(const vkti_pickle *pk) { return pk->status ? pk->status : VKTI_E_FORMAT; }
+size_t vkti_pickle_pos(const vkti_pickle *pk) { return pk->pos; }
+const vkti_pk_value *vkti_pickle_hint(const vkti_pickle *pk) { return pk->hint; }
 const char *vkti_pickle_what(const vkti_pickle *pk) { return pk->what; }
 const vkti_pk_value *vkti_pickle_root(const vkti_pickle *pk) { return pk->root; }
 
@@ -604,6 +607,20 @@ static int global(vm *m, const uint8_t *mod, size_t mlen, const uint8_t *name, s
     return VKTI_OK;
 }
 
+/* For the hooks' messages: the key the value being built will most likely be stored under. A
+ * dict entry is pickled as key, then value; a value built by a call starts with its callable, so
+ * the nearest str just below a global on the stack is that key ("model.conv.weight"). */
+static void update_hint(vm *m)
+{
+    m->pk->hint = NULL;
+    for (size_t i = m->len, n = 0; i > 1 && n < 16; i--, n++) {
+        if (m->stack[i - 1]->kind == VKTI_PK_GLOBAL && m->stack[i - 2]->kind == VKTI_PK_STR) {
+            m->pk->hint = m->stack[i - 2];
+            return;
+        }
+    }
+}
+
 static int call(vm *m, vkti_pk_value *callable, vkti_pk_value *args, int newobj, const char *op)
 {
     if (!callable || !args)
@@ -616,6 +633,9 @@ static int call(vm *m, vkti_pk_value *callable, vkti_pk_value *args, int newobj,
                        vkti_pk_kind_name(args->kind));
     args->frozen_ = 1;
     callable->frozen_ = 1;
+    m->stack[m->len++] = callable; /* (popped just before: put back for the hint, then off again) */
+    update_hint(m);
+    m->len--;
     vkti_pk_value *result = NULL;
     if (!m->pk->hooks || !m->pk->hooks->call)
         return pk_fail(m->pk, VKTI_E_FORMAT, "%s: nothing may be called here", op);
@@ -636,6 +656,7 @@ static int persistent(vm *m, vkti_pk_value *pid)
     if (!m->pk->hooks || !m->pk->hooks->persistent_load)
         return pk_fail(m->pk, VKTI_E_FORMAT, "the pickle refers to outside data (a persistent id), not allowed here");
     pid->frozen_ = 1;
+    update_hint(m);
     vkti_pk_value *result = NULL;
     int rc = m->pk->hooks->persistent_load(m->pk->hooks->user, m->pk->d, m->pk, pid, &result);
     if (rc) {

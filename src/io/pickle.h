@@ -96,6 +96,11 @@ int vkti_pk_set_item(vkti_pickle *pk, vkti_pk_value *dict, vkti_pk_value *key, v
 int vkti_pickle_status(const vkti_pickle *pk);
 /* The name messages use, as given to vkti_pickle_load. */
 const char *vkti_pickle_what(const vkti_pickle *pk);
+/* Where the interpreter is (the byte offset of the opcode running), and the str key the value a
+ * hook is building will most likely be stored under (a guess from the stack; NULL if none):
+ * for hooks' messages ("the tensor under 'model.conv.weight'"). */
+size_t vkti_pickle_pos(const vkti_pickle *pk);
+const vkti_pk_value *vkti_pickle_hint(const vkti_pickle *pk);
 
 /* Reading the tree. */
 /* The value under a str key of a DICT, or NULL (also when v is not a dict). */
