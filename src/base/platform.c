@@ -113,6 +113,25 @@ int vkti_dir_exists(const char *path)
 
 int vkti_file_remove(const char *path) { return remove(path) == 0 ? VKTI_OK : VKTI_E_IO; }
 
+const char *vkti_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+int vkti_home_dir(char *out, size_t cap)
+{
+#if defined(_WIN32)
+    const char *h = vkti_env("USERPROFILE");
+#else
+    const char *h = vkti_env("HOME");
+#endif
+    if (!h)
+        return VKTI_E_IO;
+    int n = snprintf(out, cap, "%s", h);
+    return (n > 0 && (size_t)n < cap) ? VKTI_OK : VKTI_E_IO;
+}
+
 int vkti_mkdir_p(vkti_diag *d, const char *path)
 {
     char buf[4096];
@@ -220,6 +239,12 @@ int vkti_dir_list(vkti_diag *d, const char *path, char ***names, int *count)
     return rc;
 }
 
+void vkti_dir_list_free(char **names, int count)
+{
+    (void)count; /* one allocation holds the array and the strings */
+    free(names);
+}
+
 int vkti_cache_dir(char *out, size_t cap)
 {
     const char *base;
@@ -316,6 +341,8 @@ int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, siz
     return VKTI_OK;
 }
 
+int vkti_dir_remove(const char *path) { return RemoveDirectoryA(path) ? VKTI_OK : VKTI_E_IO; }
+
 int vkti_terminal_width(void)
 {
     CONSOLE_SCREEN_BUFFER_INFO info;
@@ -402,6 +429,8 @@ int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, siz
     }
     return VKTI_OK;
 }
+
+int vkti_dir_remove(const char *path) { return rmdir(path) == 0 ? VKTI_OK : VKTI_E_IO; }
 
 int vkti_terminal_width(void)
 {

@@ -1,6 +1,7 @@
 /* bytes.h — byte-level helpers shared by the file readers (safetensors, zip, pickle): little-endian
- * loads, strict UTF-8 validation and encoding, CRC-32, checked arithmetic, and quoting of untrusted
- * names for messages (so a hostile name cannot inject control characters into a log line). */
+ * loads, where UTF-8 goes bad, CRC-32, checked arithmetic, and quoting of untrusted names for
+ * messages (so a hostile name cannot inject control characters into a log line). UTF-8 decoding,
+ * encoding and validation themselves are unicode.h's. */
 #ifndef VKTI_IO_BYTES_H
 #define VKTI_IO_BYTES_H
 
@@ -41,11 +42,9 @@ static inline int vkti_add_u64(uint64_t a, uint64_t b, uint64_t *out)
     return 1;
 }
 
-/* 1 if s[0..n) is UTF-8 with no overlong forms, no surrogates (U+D800..DFFF) and nothing above
- * U+10FFFF; otherwise 0 and *bad_at (if given) is the offset of the first bad byte. */
-int vkti_utf8_valid(const uint8_t *s, size_t n, size_t *bad_at);
-/* Writes the UTF-8 form of code point cp (<= 0x10FFFF) to out; returns its length (1..4). */
-size_t vkti_utf8_encode(uint32_t cp, uint8_t out[4]);
+/* The offset of the first byte of s[0..n) that does not start well-formed UTF-8 (as
+ * vkti_utf8_decode of unicode.h judges it), or n if all of it is well-formed. */
+size_t vkti_utf8_check(const uint8_t *s, size_t n);
 
 /* CRC-32 (the zip/zlib polynomial) of data, continuing from crc (start with 0). */
 uint32_t vkti_crc32(uint32_t crc, const void *data, size_t n);

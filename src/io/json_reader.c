@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/bytes.h"
+#include "io/unicode.h"
 
 static int fail(vkti_jr *j, const char *fmt, ...)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "io/bytes.h"
+#include "io/unicode.h"
 
 /* ---- the value arena ------------------------------------------------------------------------ */
 
@@ -434,8 +435,8 @@ static int push_long(vm *m, const uint8_t *b, uint64_t n)
 
 static int push_str(vm *m, const uint8_t *s, size_t n, const char *op)
 {
-    size_t bad;
-    if (!vkti_utf8_valid(s, n, &bad))
+    size_t bad = vkti_utf8_check(s, n);
+    if (bad < n)
         return pk_fail(m->pk, VKTI_E_FORMAT, "%s holds a string that is not valid UTF-8 (byte %zu of it)", op, bad);
     return push(m, vkti_pk_new_str(m->pk, VKTI_PK_STR, s, n));
 }
@@ -576,8 +577,8 @@ static int global(vm *m, const uint8_t *mod, size_t mlen, const uint8_t *name, s
                   vkti_pk_value **out)
 {
     char module[256], nm[256];
-    if (mlen == 0 || nlen == 0 || mlen >= sizeof module || nlen >= sizeof nm || !vkti_utf8_valid(mod, mlen, NULL) ||
-        !vkti_utf8_valid(name, nlen, NULL) || memchr(mod, 0, mlen) || memchr(name, 0, nlen))
+    if (mlen == 0 || nlen == 0 || mlen >= sizeof module || nlen >= sizeof nm || !vkti_utf8_valid(mod, mlen) ||
+        !vkti_utf8_valid(name, nlen) || memchr(mod, 0, mlen) || memchr(name, 0, nlen))
         return pk_fail(m->pk, VKTI_E_FORMAT, "%s names a malformed module or name", op);
     memcpy(module, mod, mlen);
     module[mlen] = 0;
@@ -1067,7 +1068,7 @@ static int run(vm *m)
         case 'P': /* PERSID */
             if ((rc = read_line(m, "PERSID", &b, &n)))
                 break;
-            if (!vkti_utf8_valid(b, n, NULL))
+            if (!vkti_utf8_valid(b, n))
                 return pk_fail(pk, VKTI_E_FORMAT, "PERSID is not valid UTF-8");
             rc = persistent(m, vkti_pk_new_str(pk, VKTI_PK_STR, b, n));
             break;

@@ -7,6 +7,7 @@
 
 #include "io/bytes.h"
 #include "io/json_reader.h"
+#include "io/unicode.h"
 
 /* ---- reader --------------------------------------------------------------------------------- */
 
@@ -317,8 +318,8 @@ static int parse(vkti_diag *d, vkti_safetensors *st)
                          path, (unsigned long long)n, st->size);
     st->header_len = n;
     const uint8_t *header = st->data + 8;
-    size_t bad;
-    if (!vkti_utf8_valid(header, (size_t)n, &bad))
+    size_t bad = vkti_utf8_check(header, (size_t)n);
+    if (bad < n)
         return vkti_fail(d, VKTI_E_FORMAT, "%s: the header is not valid UTF-8 (bad byte 0x%02x at header byte %zu)",
                          path, header[bad], bad);
     st->pool_ = malloc((size_t)n + 1);
@@ -591,10 +592,9 @@ static int cmp_write_order(const void *a, const void *b)
 
 static int check_string(vkti_diag *d, const char *what, const char *s)
 {
-    size_t bad;
     if (!s)
         return vkti_fail(d, VKTI_E_INVALID, "safetensors writer: a %s is missing", what);
-    if (!vkti_utf8_valid((const uint8_t *)s, strlen(s), &bad)) {
+    if (!vkti_utf8_valid((const uint8_t *)s, strlen(s))) {
         char q[VKTI_QUOTE_MAX];
         return vkti_fail(d, VKTI_E_INVALID, "safetensors writer: %s %s is not valid UTF-8", what,
                          vkti_quote(q, sizeof q, s, strlen(s)));

@@ -9,6 +9,7 @@
 #include <stb_image.h>
 
 #include "io/bytes.h"
+#include "io/unicode.h"
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u
@@ -110,7 +111,7 @@ static int check_name(vkti_diag *d, const vkti_zip *z, const uint8_t *name, size
         return vkti_fail(d, VKTI_E_FORMAT, "%s: a zip entry has an empty name", z->what);
     if (len > VKTI_ZIP_MAX_NAME)
         return vkti_fail(d, VKTI_E_FORMAT, "%s: zip entry name of %zu bytes is too long", z->what, len);
-    if (!vkti_utf8_valid(name, len, NULL))
+    if (!vkti_utf8_valid(name, len))
         return vkti_fail(d, VKTI_E_FORMAT, "%s: zip entry name %s is not valid UTF-8", z->what, qn);
     for (size_t i = 0; i < len; i++) {
         if (name[i] < 0x20 || name[i] == 0x7f)
