@@ -160,6 +160,4 @@ int vkti_png_write(vkti_diag *d, const char *path, const uint8_t *pixels, int w,
  * value, NUL-terminated, in *text (malloc'd). VKTI_E_FORMAT if absent or malformed. */
 int vkti_png_read_text(vkti_diag *d, const uint8_t *png, size_t size, const char *key, char **text);
 
-uint32_t vkti_crc32(uint32_t crc, const uint8_t *data, size_t size);
-
 #endif

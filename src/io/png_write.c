@@ -9,22 +9,8 @@
 #include <stb_image_write.h>
 
 #include "base/platform.h"
+#include "io/bytes.h"
 #include "io/unicode.h"
-
-/* CRC-32 (ISO-HDLC, as PNG and zlib use), four bits at a time from a constant table. */
-uint32_t vkti_crc32(uint32_t crc, const uint8_t *data, size_t size)
-{
-    static const uint32_t T[16] = {0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u,
-                                   0x4db26158u, 0x5005713cu, 0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu,
-                                   0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu};
-    crc = ~crc;
-    for (size_t i = 0; i < size; i++) {
-        crc ^= data[i];
-        crc = (crc >> 4) ^ T[crc & 15u];
-        crc = (crc >> 4) ^ T[crc & 15u];
-    }
-    return ~crc;
-}
 
 static void put_be32(uint8_t *p, uint32_t v)
 {

@@ -13,6 +13,7 @@
 #include <stb_image_write.h>
 
 #include "base/platform.h"
+#include "io/bytes.h"
 #include "io/image.h"
 
 static int passed, failed;
