@@ -17,6 +17,7 @@
 #include <io.h>
 #include <direct.h>
 #else
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -88,6 +89,59 @@ int vkti_file_read(vkti_diag *d, const char *path, size_t max_bytes, uint8_t **d
     return VKTI_OK;
 }
 
+struct vkti_file {
+    FILE *f;
+    char path[1024];
+};
+
+int vkti_file_open_append(vkti_diag *d, const char *path, vkti_file **out)
+{
+    *out = NULL;
+    vkti_file *h = calloc(1, sizeof *h);
+    if (!h)
+        return vkti_fail(d, VKTI_E_OOM, "%s: out of host memory opening the file", path);
+    h->f = fopen(path, "ab");
+    if (!h->f) {
+        int e = errno;
+        free(h);
+        return vkti_fail(d, VKTI_E_IO, "%s: cannot open for appending: %s", path, strerror(e));
+    }
+    snprintf(h->path, sizeof h->path, "%s", path);
+    *out = h;
+    return VKTI_OK;
+}
+
+int vkti_file_append(vkti_diag *d, vkti_file *f, const void *data, size_t size)
+{
+    if (size && fwrite(data, 1, size, f->f) != size)
+        return vkti_fail(d, VKTI_E_IO, "%s: write failed (disk full?)", f->path);
+    if (fflush(f->f) != 0)
+        return vkti_fail(d, VKTI_E_IO, "%s: flush failed: %s", f->path, strerror(errno));
+    return VKTI_OK;
+}
+
+int vkti_file_sync(vkti_diag *d, vkti_file *f)
+{
+    if (fflush(f->f) != 0)
+        return vkti_fail(d, VKTI_E_IO, "%s: flush failed: %s", f->path, strerror(errno));
+#if defined(_WIN32)
+    int r = _commit(_fileno(f->f));
+#else
+    int r = fsync(fileno(f->f));
+#endif
+    if (r != 0)
+        return vkti_fail(d, VKTI_E_IO, "%s: sync to disk failed: %s", f->path, strerror(errno));
+    return VKTI_OK;
+}
+
+void vkti_file_close(vkti_file *f)
+{
+    if (!f)
+        return;
+    fclose(f->f);
+    free(f);
+}
+
 int vkti_file_exists(const char *path)
 {
 #if defined(_WIN32)
@@ -111,6 +165,25 @@ int vkti_dir_exists(const char *path)
 }
 
 int vkti_file_remove(const char *path) { return remove(path) == 0 ? VKTI_OK : VKTI_E_IO; }
+
+const char *vkti_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+int vkti_home_dir(char *out, size_t cap)
+{
+#if defined(_WIN32)
+    const char *h = vkti_env("USERPROFILE");
+#else
+    const char *h = vkti_env("HOME");
+#endif
+    if (!h)
+        return VKTI_E_IO;
+    int n = snprintf(out, cap, "%s", h);
+    return (n > 0 && (size_t)n < cap) ? VKTI_OK : VKTI_E_IO;
+}
 
 int vkti_mkdir_p(vkti_diag *d, const char *path)
 {
@@ -136,6 +209,94 @@ int vkti_mkdir_p(vkti_diag *d, const char *path)
         buf[i] = c;
     }
     return VKTI_OK;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Packs n names (collected in a growing buffer of NUL-terminated strings) into one allocation. */
+static int pack_names(vkti_diag *d, const char *buf, size_t used, int n, char ***names, int *count)
+{
+    char **arr = malloc(sizeof(char *) * (size_t)(n ? n : 1) + used);
+    if (!arr)
+        return vkti_fail(d, VKTI_E_OOM, "out of host memory listing a directory");
+    char *strs = (char *)(arr + (n ? n : 1));
+    if (used) /* an empty directory has no buffer: memcpy from NULL is undefined even for 0 bytes */
+        memcpy(strs, buf, used);
+    for (int i = 0; i < n; i++) {
+        arr[i] = strs;
+        strs += strlen(strs) + 1;
+    }
+    qsort(arr, (size_t)n, sizeof *arr, cmp_names);
+    *names = arr;
+    *count = n;
+    return VKTI_OK;
+}
+
+static int append_name(vkti_diag *d, char **buf, size_t *used, size_t *cap, const char *name)
+{
+    size_t len = strlen(name) + 1;
+    if (*used + len > *cap) {
+        size_t ncap = (*cap ? *cap * 2 : 4096) + len;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return vkti_fail(d, VKTI_E_OOM, "out of host memory listing a directory");
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *used, name, len);
+    *used += len;
+    return VKTI_OK;
+}
+
+int vkti_dir_list(vkti_diag *d, const char *path, char ***names, int *count)
+{
+    *names = NULL;
+    *count = 0;
+    char *buf = NULL;
+    size_t used = 0, cap = 0;
+    int n = 0, rc = VKTI_OK;
+#if defined(_WIN32)
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s\\*", path);
+    WIN32_FIND_DATAA fd;
+    HANDLE h = FindFirstFileA(pattern, &fd);
+    if (h == INVALID_HANDLE_VALUE)
+        return vkti_fail(d, VKTI_E_IO, "%s: cannot list the directory", path);
+    do {
+        if (!strcmp(fd.cFileName, ".") || !strcmp(fd.cFileName, ".."))
+            continue;
+        if ((rc = append_name(d, &buf, &used, &cap, fd.cFileName)))
+            break;
+        n++;
+    } while (FindNextFileA(h, &fd));
+    FindClose(h);
+#else
+    DIR *dir = opendir(path);
+    if (!dir)
+        return vkti_fail(d, VKTI_E_IO, "%s: cannot list the directory: %s", path, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if ((rc = append_name(d, &buf, &used, &cap, e->d_name)))
+            break;
+        n++;
+    }
+    closedir(dir);
+#endif
+    if (rc == VKTI_OK)
+        rc = pack_names(d, buf, used, n, names, count);
+    free(buf);
+    return rc;
+}
+
+void vkti_dir_list_free(char **names, int count)
+{
+    (void)count; /* one allocation holds the array and the strings */
+    free(names);
 }
 
 int vkti_cache_dir(char *out, size_t cap)
@@ -167,6 +328,24 @@ double vkti_now(void)
     QueryPerformanceFrequency(&f);
     QueryPerformanceCounter(&c);
     return (double)c.QuadPart / (double)f.QuadPart;
+}
+
+double vkti_wall_time(void)
+{
+    FILETIME ft;
+    GetSystemTimeAsFileTime(&ft);
+    /* 100-ns intervals since 1601-01-01; 11644473600 s separate that from 1970-01-01 */
+    uint64_t t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+    return (double)t * 1e-7 - 11644473600.0;
+}
+
+void vkti_hostname(char *out, size_t cap)
+{
+    char buf[MAX_COMPUTERNAME_LENGTH + 1];
+    DWORD n = sizeof buf;
+    if (!GetComputerNameA(buf, &n) || n == 0)
+        snprintf(buf, sizeof buf, "localhost");
+    snprintf(out, cap, "%s", buf);
 }
 
 int vkti_file_map(vkti_diag *d, const char *path, vkti_mapped_file *out)
@@ -234,6 +413,8 @@ int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, siz
     return VKTI_OK;
 }
 
+int vkti_dir_remove(const char *path) { return RemoveDirectoryA(path) ? VKTI_OK : VKTI_E_IO; }
+
 int vkti_terminal_width(void)
 {
     CONSOLE_SCREEN_BUFFER_INFO info;
@@ -251,6 +432,22 @@ double vkti_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double vkti_wall_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void vkti_hostname(char *out, size_t cap)
+{
+    char buf[256];
+    if (gethostname(buf, sizeof buf) != 0 || buf[0] == 0)
+        snprintf(buf, sizeof buf, "localhost");
+    buf[sizeof buf - 1] = 0;
+    snprintf(out, cap, "%s", buf);
 }
 
 int vkti_file_map(vkti_diag *d, const char *path, vkti_mapped_file *out)
@@ -320,6 +517,8 @@ int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, siz
     }
     return VKTI_OK;
 }
+
+int vkti_dir_remove(const char *path) { return rmdir(path) == 0 ? VKTI_OK : VKTI_E_IO; }
 
 int vkti_terminal_width(void)
 {
