@@ -7,6 +7,7 @@
 #define VKTI_ELT_MUL 1u   /* out = a * b[i % nb] */
 #define VKTI_ELT_SCALE 2u /* out = alpha * a + beta */
 #define VKTI_ELT_SILU 3u  /* out = a * sigmoid(a) */
+#define VKTI_ELT_CLAMP 4u /* out = min(max(a, alpha), beta) */
 
 VKTI_PUSH_BEGIN(vkti_pc_elementwise)
     VKTI_PC_U32 n;      /* elements of out and a */

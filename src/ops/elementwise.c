@@ -1,4 +1,4 @@
-/* elementwise.c — dispatch of shaders/elementwise.comp: add, mul, scale, SiLU. */
+/* elementwise.c — dispatch of shaders/elementwise.comp: add, mul, scale, SiLU, clamp. */
 #include "ops/elementwise.h"
 
 #include "ops/op_common.h"
@@ -49,4 +49,9 @@ int vkti_scale_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a
 int vkti_silu_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a)
 {
     return run(c, "silu", VKTI_ELT_SILU, out, a, NULL, 1.0f, 0.0f);
+}
+
+int vkti_clamp_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, float lo, float hi)
+{
+    return run(c, "clamp", VKTI_ELT_CLAMP, out, a, NULL, lo, hi);
 }

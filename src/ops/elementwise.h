@@ -12,5 +12,7 @@ int vkti_mul_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, 
 int vkti_scale_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, float alpha, float beta);
 /* out = a * sigmoid(a) */
 int vkti_silu_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a);
+/* out = min(max(a, lo), hi) */
+int vkti_clamp_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, float lo, float hi);
 
 #endif

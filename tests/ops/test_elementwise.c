@@ -5,8 +5,8 @@
 #include "harness.h"
 #include "ops/elementwise.h"
 
-enum { ADD, MUL, SCALE, SILU };
-static const char *const NAMES[] = {"add", "mul", "scale", "silu"};
+enum { ADD, MUL, SCALE, SILU, CLAMP };
+static const char *const NAMES[] = {"add", "mul", "scale", "silu", "clamp"};
 
 static void run_case(th *t, int op, vkti_dtype dt, int64_t n, int64_t nb)
 {
@@ -26,12 +26,14 @@ static void run_case(th *t, int op, vkti_dtype dt, int64_t n, int64_t nb)
     int rc = op == ADD ? vkti_add_forward(t->cmd, &to, &ta, &tb)
            : op == MUL ? vkti_mul_forward(t->cmd, &to, &ta, &tb)
            : op == SCALE ? vkti_scale_forward(t->cmd, &to, &ta, -1.5f, 0.25f)
+           : op == CLAMP ? vkti_clamp_forward(t->cmd, &to, &ta, -2.5f, 1.0f)
                          : vkti_silu_forward(t->cmd, &to, &ta);
     if (!th_ok(t, rc) || !th_submit(t))
         return;
     for (int64_t i = 0; i < n; i++) {
         double x = a[i], y = b[i % nb];
-        ref[i] = op == ADD ? x + y : op == MUL ? x * y : op == SCALE ? -1.5 * x + 0.25 : x / (1.0 + exp(-x));
+        ref[i] = op == ADD ? x + y : op == MUL ? x * y : op == SCALE ? -1.5 * x + 0.25
+               : op == CLAMP ? fmin(fmax(x, -2.5), 1.0) : x / (1.0 + exp(-x));
     }
     /* elementwise results are one rounding from exact: judge each element by itself */
     th_check(t, &to, ref, dt == VKTI_F16 ? (th_tol){1e-3, 1e-4} : (th_tol){1e-6, 1e-7});
@@ -43,7 +45,7 @@ TH_SUITE(elementwise)
         vkti_dtype dt = d ? VKTI_F16 : VKTI_F32;
         if (dt == VKTI_F16 && !t->allow_f16)
             continue;
-        for (int op = 0; op < 4; op++) {
+        for (int op = 0; op < 5; op++) {
             run_case(t, op, dt, 1, 1);
             run_case(t, op, dt, 1000, 1000);
         }
