@@ -55,6 +55,34 @@ TH_SUITE(elementwise)
         if (!t->quick)
             run_case(t, SILU, dt, 320 * 64 * 64, 320 * 64 * 64);
     }
+    /* mix: per-sample coefficients from a device tensor, rewritten between replays of one recording */
+    for (int d = 0; d < 2; d++) {
+        vkti_dtype dt = d ? VKTI_F16 : VKTI_F32;
+        if ((dt == VKTI_F16 && !t->allow_f16) || !th_case(t, "mix %s [3 x 4 x 5 x 7], coefficients replayed", vkti_dtype_name(dt)))
+            continue;
+        int64_t N = 3, per = 4 * 5 * 7, n = N * per, sh[4] = {3, 4, 5, 7};
+        float *x = th_alloc(t, sizeof(float) * (size_t)n), *y = th_alloc(t, sizeof(float) * (size_t)n);
+        double *ref = th_alloc(t, sizeof(double) * (size_t)n);
+        vkti_tensor tx, ty, to, tc;
+        if (!x || !y || !ref)
+            return;
+        th_fill(t, x, n, -1, 1);
+        th_fill(t, y, n, -1, 1);
+        float coef[6] = {0};
+        if (!th_input(t, &tx, dt, 4, sh, x) || !th_input(t, &ty, dt, 4, sh, y) || !th_input(t, &tc, VKTI_F32, 1, (int64_t[]){6}, coef) ||
+            !th_output(t, &to, dt, 4, sh) || !th_begin(t) || !th_ok(t, vkti_mix_forward(t->cmd, &to, &tx, &ty, &tc)) ||
+            !th_ok(t, vkti_cmd_end(t->cmd)))
+            return;
+        for (int rep = 0; rep < 2; rep++) {
+            for (int k = 0; k < 6; k++)
+                coef[k] = (float)(rep ? 0.25 * k - 0.7 : 1.0 / (k + 1));
+            if (!th_ok(t, vkti_tensor_upload_f32(t->g, &tc, coef, 6)) || !th_ok(t, vkti_cmd_submit(t->cmd, 1)))
+                return;
+            for (int64_t i = 0; i < n; i++)
+                ref[i] = (double)coef[2 * (i / per)] * x[i] + (double)coef[2 * (i / per) + 1] * y[i];
+            th_check(t, &to, ref, dt == VKTI_F16 ? TH_F16 : TH_F32);
+        }
+    }
     /* a mismatched broadcast is refused with a message */
     if (th_case(t, "add refuses a b that does not divide a")) {
         int64_t n = 10, nb = 3;
