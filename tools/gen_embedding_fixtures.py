@@ -83,6 +83,10 @@ def valid_files():
     add("a1111_none_fields.pt", a1111(g.tensor("F32", [1, 1024]), name="style-x", step=None, sd_checkpoint=None,
                                       sd_checkpoint_name=None, prefix="style-x"),
         "a1111", "PyTorch", "F32", "style-x", 1, 1024)
+    # a "name" that is no usable token (a newline in it): the token is the file's name, as in A1111
+    add("a1111_bad_name.pt", a1111(g.tensor("F32", [1, 768]), name="bad\nname", step=7, sd_checkpoint=None,
+                                   sd_checkpoint_name=None),
+        "a1111", "PyTorch", "F32", "a1111_bad_name", 1, 768, 0, 7)
     # diffusers' textual_inversion.py: {placeholder_token: [n, 768]} with metadata {"format": "pt"}
     add("learned_embeds.safetensors", st({"<cat-toy>": ("F32", [3, 768], None)}, {"format": "pt"}),
         "diffusers", "safetensors", "F32", "<cat-toy>", 3, 768)

@@ -77,10 +77,12 @@ static int parse_a1111(vkti_diag *d, vkti_embedding *e, const char *name, const 
     char stem[VKTI_EMB_MAX_TOKEN + 1];
     vkti__embedding_stem(name, stem, sizeof stem);
     const char *token = stem;
-    if ((v = vkti_pk_get(root, "name")) && v->kind == VKTI_PK_STR && v->len && strlen(v->s) == v->len)
+    vkti_diag quiet = {0};
+    if ((v = vkti_pk_get(root, "name")) && v->kind == VKTI_PK_STR && strlen(v->s) == v->len &&
+        !vkti_embedding_check_token(&quiet, v->s))
         token = v->s;
     else if (v && v->kind != VKTI_PK_NONE)
-        vkti_log(d, VKTI_LOG_WARN, "%s: 'name' is not a usable string; the token is the file's name", name);
+        vkti_log(d, VKTI_LOG_WARN, "%s: 'name' is no usable token; the token is the file's name", name);
     if ((rc = vkti_embedding_set_string(d, &e->token, token)))
         return rc;
     if ((v = vkti_pk_get(root, "step")) && v->kind == VKTI_PK_INT && v->i >= 0) {
