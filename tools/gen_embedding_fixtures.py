@@ -11,7 +11,8 @@ tests/data/embedding/          embedding files as other tools write them, and EX
                                in row-major order (exact in F16 and BF16 too).
   a1111_expected*.pt           what vkti's AUTOMATIC1111 writer must produce byte for byte for the
                                embeddings WRITTEN lists (torch.save of A1111's dict, archive folder
-                               "archive", requires_grad False).
+                               "archive", requires_grad False), with the records every version of
+                               A1111's safe loader accepts: data.pkl, data/0, version.
 tests/data/embedding/hostile/  embedding files that are valid safetensors or torch archives but no
                                valid embedding, and EXPECTED: "<file>\\t<text>", the text the error
                                message must contain.
@@ -137,7 +138,9 @@ def written_files():
         vec = g.Tensor(g.Storage("F32", values(n * w)), [n, w])
         emb = {"string_to_token": {"*": 265}, "string_to_param": {"*": vec}, "name": token, "step": step,
                "sd_checkpoint": ck, "sd_checkpoint_name": ckn}
-        out.append((name, g.torch_save(emb)[0]))
+        # the records A1111's safe loader accepts in every version: data.pkl, data/<n>, version
+        out.append((name, g.torch_save(emb, drop={".format_version", ".storage_alignment", "byteorder",
+                                                  ".data/serialization_id"})[0]))
     return out
 
 

@@ -1,7 +1,8 @@
 /* embedding_pt.c — embeddings in torch.save archives: read through the restricted checkpoint
  * reader (ckpt.h: AUTOMATIC1111's dict, its oldest ParameterDict form, and diffusers' .bin /
  * kohya's .pt dicts of one tensor), and AUTOMATIC1111 .pt files written the way torch.save writes
- * A1111's dict: pickle_write.h for data.pkl, zip_write.h for the archive. */
+ * A1111's dict (pickle_write.h for data.pkl, byte for byte; zip_write.h for the archive), with
+ * only the records every A1111 version's safe loader accepts. */
 #include "io/embedding_internal.h"
 
 #include <stdio.h>
@@ -228,19 +229,19 @@ int vkti__embedding_serialize_a1111(vkti_diag *d, const vkti_embedding *e, uint8
     int rc = a1111_pickle(d, e, &pkl, &pkl_size);
     if (rc)
         return rc;
-    /* the records torch.save writes, in its order (torch/serialization.py _save, then the
-     * writer's end of file: version and .data/serialization_id) */
-    static const char serialization_id[] = "1000000000000000000000000000000000000000";
+    /* The records every torch.load since 1.6 reads, in torch.save's order: data.pkl, data/0,
+     * version. torch.save 2.x adds byteorder (absent: little-endian, as torch.load assumes),
+     * .data/serialization_id, .format_version and .storage_alignment (both only for mmap of several
+     * storages); AUTOMATIC1111's safe loader (modules/safe.py) refuses a file holding any record
+     * outside data.pkl, data/<n> and version (later versions allow byteorder and
+     * .data/serialization_id too), so they are left out. The folder is "archive", as torch.save
+     * names it for a buffer (and as some of A1111's forks insist). */
     vkti_zipw z;
     vkti_zipw_init(&z);
     if ((rc = vkti_zipw_add(d, &z, ARCHIVE "/data.pkl", pkl, pkl_size)) ||
-        (rc = vkti_zipw_add(d, &z, ARCHIVE "/.format_version", "1", 1)) ||
-        (rc = vkti_zipw_add(d, &z, ARCHIVE "/.storage_alignment", "64", 2)) ||
-        (rc = vkti_zipw_add(d, &z, ARCHIVE "/byteorder", "little", 6)) ||
         (rc = vkti_zipw_add(d, &z, ARCHIVE "/data/0", e->vec[0],
                             (size_t)e->num_vectors * (size_t)e->width[0] * sizeof(float))) ||
-        (rc = vkti_zipw_add(d, &z, ARCHIVE "/version", "3\n", 2)) ||
-        (rc = vkti_zipw_add(d, &z, ARCHIVE "/.data/serialization_id", serialization_id, sizeof serialization_id - 1))) {
+        (rc = vkti_zipw_add(d, &z, ARCHIVE "/version", "3\n", 2))) {
         free(pkl);
         vkti_zipw_free(&z);
         return rc;

@@ -9,6 +9,8 @@ safetensors there; diffusers too, used when importable). No network needed.
                     kohya {"emb_params": [n, w]} or {"clip_l", "clip_g"}) and the metadata
                     (format "pt"; kohya's "name"; step, sd_checkpoint, sd_checkpoint_name).
                 .pt: zipfile's CRC check and data/0 aligned to 64 bytes in the file;
+                    AUTOMATIC1111's safe loader (modules/safe.py, restated: record names
+                    data.pkl, data/<n> and version only, its RestrictedUnpickler's globals);
                     torch.load(weights_only=True), and with mmap=True as diffusers' load_state_dict
                     does; AUTOMATIC1111's dict: string_to_token {"*": 265}, string_to_param {"*":
                     F32 [n, w], contiguous, requires_grad False}, name, step, sd_checkpoint,
@@ -26,9 +28,12 @@ usage: python3 tools/ref/check_embeddings.py [--check DIR] [--make DIR]
 Prints one line per check and "N passed, N failed"; exits 1 on any failure.
 """
 import argparse
+import collections
 import io
 import json
 import os
+import pickle
+import re
 import struct
 import sys
 import zipfile
@@ -80,6 +85,40 @@ def same_bits(t, want, what):
     bad = [i for i, (a, b) in enumerate(zip(got, want)) if a != b]
     check(not bad, "%s: %d values differ, first at %d: %08x, expected %08x" %
           (what, len(bad), bad[0] if bad else 0, got[bad[0]] if bad else 0, want[bad[0]] if bad else 0))
+
+
+# AUTOMATIC1111's modules/safe.py, restated (its oldest, strictest record-name rule)
+A1111_RECORDS = re.compile(r"^([^/]+)/((data/\d+)|version|(data\.pkl))$")
+
+
+class A1111Unpickler(pickle.Unpickler):
+    def persistent_load(self, saved_id):
+        assert saved_id[0] == "storage"
+        return torch.storage.TypedStorage(_internal=True)
+
+    def find_class(self, module, name):
+        if module == "collections" and name == "OrderedDict":
+            return collections.OrderedDict
+        if module == "torch._utils" and name in ["_rebuild_tensor_v2", "_rebuild_parameter"]:
+            return getattr(torch._utils, name)
+        if module == "torch" and name in ["FloatStorage", "HalfStorage", "IntStorage", "LongStorage",
+                                          "DoubleStorage", "ByteStorage", "float32", "BFloat16Storage"]:
+            return getattr(torch, name)
+        raise Exception("global '%s/%s' is forbidden" % (module, name))
+
+
+def a1111_safe_load(path, name):
+    with zipfile.ZipFile(path) as z:
+        bad = [n for n in z.namelist() if not A1111_RECORDS.match(n)]
+        check(not bad, "%s: A1111's safe loader refuses the records %s" % (name, bad))
+        pkl = [n for n in z.namelist() if n.endswith("/data.pkl")]
+        if check(len(pkl) == 1, "%s: one data.pkl" % name):
+            try:
+                with z.open(pkl[0]) as f:
+                    A1111Unpickler(f).load()
+                check(True, "")
+            except Exception as e:
+                check(False, "%s: A1111's RestrictedUnpickler refuses it: %s" % (name, e))
 
 
 class StandInTokenizer:
@@ -173,6 +212,7 @@ def check_safetensors(path, entry, want):
 
 def check_pt(path, entry, want):
     name = entry["file"]
+    a1111_safe_load(path, name)
     with zipfile.ZipFile(path) as z:
         check(z.testzip() is None, "%s: a zip entry fails its CRC" % name)
         info = [i for i in z.infolist() if i.filename.endswith("/data/0")]
