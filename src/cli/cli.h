@@ -31,5 +31,8 @@ int cmd_devices(int argc, char **argv, const cli_globals *g);
 int cmd_selftest(int argc, char **argv, const cli_globals *g);
 int cmd_bench(int argc, char **argv, const cli_globals *g);
 int cmd_inspect(int argc, char **argv, const cli_globals *g);
+/* `vkti inspect EMBEDDING` (cmd_inspect_embedding.c), for files vkti_embedding_probe recognises */
+int cmd_inspect_embedding(const char *path, const cli_globals *g);
+int cmd_convert(int argc, char **argv, const cli_globals *g);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vkti/embedding.h"
 #include "vkti/inspect.h"
 
 static const char HELP[] =
@@ -153,6 +154,8 @@ int cmd_inspect(int argc, char **argv, const cli_globals *g)
         fprintf(stderr, "vkti inspect: %s: no such file or folder\n", path);
         return 1;
     }
+    if (kind == VKTI_PATH_FILE && vkti_embedding_probe(path))
+        return cmd_inspect_embedding(path, g);
     if (kind == VKTI_PATH_FILE) {
         fprintf(stderr, "vkti inspect: %s is a file; inspecting models and embedding files is not built yet "
                         "(give a folder of images)\n", path);
