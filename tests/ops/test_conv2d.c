@@ -214,14 +214,39 @@ static void run_weight_layout(th *t)
                 }
 }
 
+/* wrong shapes are refused with a message, before anything is recorded */
+static void run_rejects(th *t)
+{
+    if (!th_case(t, "rejects mismatched shapes"))
+        return;
+    int64_t xs[4] = {1, 6, 6, 8}, w7s[4] = {4, 3, 3, 7}, w8s[4] = {4, 3, 3, 8}, os[4] = {1, 6, 6, 4};
+    int64_t bad_os[4] = {1, 5, 6, 4};
+    float *x = random_floats(t, 288, 1), *w7 = random_floats(t, 252, 1), *w8 = random_floats(t, 288, 1);
+    vkti_tensor tx, tw7, tw8, to, tbad;
+    if (!x || !w7 || !w8 || !th_input(t, &tx, VKTI_F32, 4, xs, x) || !th_input(t, &tw7, VKTI_F32, 4, w7s, w7) ||
+        !th_input(t, &tw8, VKTI_F32, 4, w8s, w8) || !th_output(t, &to, VKTI_F32, 4, os) ||
+        !th_output(t, &tbad, VKTI_F32, 4, bad_os) || !th_begin(t))
+        return;
+    vkti_conv2d_params p = {3, 3, 1, 1, 1, 1, 1};
+    if (vkti_conv2d_forward(t->cmd, &to, &tx, &tw7, NULL, NULL, &p) == VKTI_OK)
+        th_fail(t, "forward accepted a weight of 7 input channels for an input of 8");
+    if (vkti_conv2d_backward(t->cmd, &tx, &tbad, &tw8, &p, 0) == VKTI_OK)
+        th_fail(t, "backward accepted d_out [1,5,6,4] for d_in [1,6,6,8]");
+    else if (!strstr(t->diag.msg, "d_out"))
+        th_fail(t, "the message does not name d_out: %s", t->diag.msg);
+    if (vkti_cmd_dispatch_count(t->cmd) != 0)
+        th_fail(t, "a refused call recorded a dispatch");
+    th_submit(t);
+}
+
 TH_SUITE(conv2d)
 {
     /* what, N H W Cin Cout, kh kw s, pads (top bottom left right), bias residual accum big */
     static const conv_case cases[] = {
         {"3x3", 2, 7, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0},
         {"3x3 odd tiles", 1, 9, 11, 37, 70, 3, 3, 1, 1, 1, 1, 1, 2, 1, 1, 0},
-        {"3x3 big tiles", 2, 24, 23, 48, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0},
-        {"3x3 s2 (UNet down)", 2, 9, 8, 19, 33, 3, 3, 2, 1, 1, 1, 1, 1, 0, 1, 0},
+        {"3x3 big tiles", 2, 24, 23, 48, 130, 3, 3, 1, 1, 1, 1, 1, 2, 1, 0, 0},
+        {"3x3 s2 (UNet down)", 2, 9, 8, 19, 33, 3, 3, 2, 1, 1, 1, 1, 2, 0, 1, 0},
         {"3x3 s2 (VAE down)", 1, 10, 9, 20, 17, 3, 3, 2, 0, 1, 0, 1, 2, 1, 0, 0},
         {"3x3 s2 (VAE down) odd", 2, 11, 7, 9, 24, 3, 3, 2, 0, 1, 0, 1, 0, 0, 1, 0},
         {"1x1", 2, 5, 7, 24, 40, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0},
@@ -229,6 +254,9 @@ TH_SUITE(conv2d)
         {"Cin 3 (VAE conv_in)", 1, 13, 11, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0},
         {"Cout 4 (UNet conv_out)", 2, 9, 7, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0},
         {"Cout 3 (VAE conv_out)", 1, 8, 9, 21, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+        /* not in SD: non-square kernels and unequal pads catch a swapped axis */
+        {"3x2 s2 uneven pads", 2, 8, 9, 6, 10, 3, 2, 2, 2, 0, 1, 1, 1, 0, 1, 0},
+        {"2x5 s3 uneven pads", 1, 11, 10, 5, 7, 2, 5, 3, 1, 0, 0, 2, 0, 1, 0, 0},
         {"1 pixel", 1, 1, 1, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0},
         /* Stable Diffusion sizes */
         {"VAE conv_in", 1, 64, 64, 3, 128, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0},
@@ -242,6 +270,7 @@ TH_SUITE(conv2d)
     };
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
     run_weight_layout(t);
+    run_rejects(t);
     for (int i = 0; i < ncases; i++) /* every small case whose forward is cheap enough to repeat 600 times */
         if (forward_macs(&cases[i]) <= 300000)
             run_gradcheck(t, &cases[i]);
