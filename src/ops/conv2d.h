@@ -8,7 +8,8 @@
  *     weight   [Cout, kh, kw, Cin]          (OHWI; see vkti_conv2d_weight_from_oihw)
  *     out      [N, Ho, Wo, Cout]            Ho = (H + pad_top + pad_bottom - kh) / stride + 1,
  *                                           Wo = (W + pad_left + pad_right - kw) / stride + 1
- *     bias     NULL, [Cout], or [N, Cout]   (per sample: the UNet's time-embedding add)
+ *     bias     NULL, [Cout], or [N, Cout]   (per sample: the UNet ResNet block's first conv passes
+ *                                           conv.bias[c] + time_emb_proj(temb)[n, c], fusing the add)
  *     residual NULL or [N, Ho, Wo, Cout]    (the ResNet skip add)
  * Padding is zero padding. There is no weight gradient: textual inversion freezes weights. */
 #ifndef VKTI_OPS_CONV2D_H
@@ -25,14 +26,17 @@ typedef struct vkti_conv2d_params {
  * the padded input is smaller than the kernel. */
 int64_t vkti_conv2d_out_size(int64_t in, int k, int stride, int pad_a, int pad_b);
 
-/* out = conv(in, weight) + bias + residual. out must not overlap any input. */
+/* out = conv(in, weight) + bias + residual. out must not overlap any input.
+ * Cost: 2 * N*Ho*Wo * Cout * kh*kw*Cin flops; zero padding costs no reads. */
 int vkti_conv2d_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *in, const vkti_tensor *weight,
                         const vkti_tensor *bias, const vkti_tensor *residual, const vkti_conv2d_params *p);
 
 /* d_in [N, H, W, Cin] = (or += when accumulate) the gradient of sum(d_out * conv(in, weight))
  * with respect to in, from d_out [N, Ho, Wo, Cout]. Every element of d_in is written, including
  * pixels no output reads (they get 0, or are left as they were when accumulating). The sizes H
- * and W come from d_in: with stride 2 several input sizes give the same output size. */
+ * and W come from d_in: with stride 2 several input sizes give the same output size.
+ * With stride s the input pixels are processed in s*s phase classes, each over only the taps
+ * that reach it, so a stride-2 3x3 backward costs the same flops as its forward. */
 int vkti_conv2d_backward(vkti_cmd *c, const vkti_tensor *d_in, const vkti_tensor *d_out, const vkti_tensor *weight,
                          const vkti_conv2d_params *p, int accumulate);
 
