@@ -22,6 +22,10 @@ for w in $what; do
         "$B/tests/vkti_test_ops" > "$OUT/test_ops.log" 2>&1; rc=$?
         summary+=("op tests: rc=$rc, $(tail -1 "$OUT/test_ops.log"), $(( $(date +%s) - start )) s")
         grep -E '^FAIL|validation' "$OUT/test_ops.log" | head -20
+        # the portable paths on the same device (fast paths switched off)
+        VKTI_DISABLE=coopmat "$B/tests/vkti_test_ops" > "$OUT/test_ops_portable.log" 2>&1; rc=$?
+        summary+=("op tests, VKTI_DISABLE=coopmat: rc=$rc, $(tail -1 "$OUT/test_ops_portable.log")")
+        grep -E '^FAIL|validation' "$OUT/test_ops_portable.log" | head -20
         for u in "$B"/tests/vkti_unit_*; do
             [ -x "$u" ] || continue
             "$u" > "$OUT/$(basename "$u").log" 2>&1; rc=$?
@@ -35,7 +39,8 @@ for w in $what; do
     bench)
         "$B/vkti" bench ops | tee "$OUT/bench_ops.txt"
         "$B/vkti" bench ops --json > "$OUT/bench_ops.json"
-        summary+=("bench ops: rc=$?") ;;
+        summary+=("bench ops: rc=$?")
+        VKTI_DISABLE=coopmat "$B/vkti" bench ops | tee "$OUT/bench_ops_portable.txt" ;;
     esac
 done
 echo "==== summary"

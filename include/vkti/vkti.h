@@ -101,6 +101,9 @@ typedef struct vkti_device_info {
     uint32_t subgroup_min_size, subgroup_max_size; /* from subgroup size control, else = size */
     int subgroup_arithmetic, subgroup_shuffle, subgroup_size_control;
     int coopmat_nv, coopmat_khr, coopmat2_nv;
+    /* VK_NV_cooperative_matrix shape fp16 x fp16 -> fp32, M=16 N=8 K=16, subgroup scope: the one
+     * the tensor-core kernels use */
+    int coopmat_nv_f16_16x8x16;
     int push_descriptor;
     uint64_t max_storage_buffer_range;
     uint64_t max_memory_allocation_size;

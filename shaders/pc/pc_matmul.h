@@ -8,6 +8,8 @@
 #define VKTI_MM_TRANS_B 2u  /* B stored N x K (a Linear weight [out, in]) */
 #define VKTI_MM_BIAS 4u
 #define VKTI_MM_ACCUM 8u    /* add beta * C */
+#define VKTI_MM_VEC_A 16u   /* matmul_cm: A's contiguous dimension and batch stride are multiples of 8 */
+#define VKTI_MM_VEC_B 32u   /* matmul_cm: likewise for B */
 
 VKTI_PUSH_BEGIN(vkti_pc_matmul)
     VKTI_PC_U32 M;

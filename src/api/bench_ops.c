@@ -1,6 +1,7 @@
 /* bench_ops.c — `vkti bench ops`: device time of matmul and conv2d (forward and input-gradient
- * backward) at Stable Diffusion shapes in fp16 and fp32 storage, and of buffer copies, from timestamp queries: each timed run records `reps`
- * back-to-back dispatches between two timestamps; the median over `runs` is reported. */
+ * backward) at Stable Diffusion shapes in fp16 and fp32 storage, and of buffer copies, from
+ * timestamp queries: each timed run records `reps` back-to-back dispatches between two
+ * timestamps; the median over `runs` is reported. */
 #include "api/ctx_internal.h"
 
 #include <stdio.h>
@@ -209,9 +210,11 @@ int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count)
             }
         }
     }
-    /* copies: 64 MiB (16 MiB quick), by the copy engine and by a shader */
+    /* copies: 1 GiB where bindings allow it (16 MiB quick, 64 MiB on 128 MiB-range devices), by the
+     * copy engine and by a shader: large enough that ramp-up does not dominate */
+    int64_t copy_mib = quick ? 16 : vkti_gpu_info(b.g)->max_storage_buffer_range >= (1ull << 30) ? 1024 : 64;
     for (int shader = 0; shader < 2 && !rc; shader++) {
-        int64_t n = (quick ? 16 : 64) << 18; /* f32 elements */
+        int64_t n = copy_mib << 18; /* f32 elements */
         copy_work w = {.shader = shader};
         uint64_t mark = vkti_arena_mark(arena);
         if ((rc = vkti_arena_tensor(arena, &w.src, VKTI_F32, 1, &n)) ||

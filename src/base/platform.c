@@ -17,6 +17,7 @@
 #include <io.h>
 #include <direct.h>
 #else
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -112,6 +113,25 @@ int vkti_dir_exists(const char *path)
 
 int vkti_file_remove(const char *path) { return remove(path) == 0 ? VKTI_OK : VKTI_E_IO; }
 
+const char *vkti_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+int vkti_home_dir(char *out, size_t cap)
+{
+#if defined(_WIN32)
+    const char *h = vkti_env("USERPROFILE");
+#else
+    const char *h = vkti_env("HOME");
+#endif
+    if (!h)
+        return VKTI_E_IO;
+    int n = snprintf(out, cap, "%s", h);
+    return (n > 0 && (size_t)n < cap) ? VKTI_OK : VKTI_E_IO;
+}
+
 int vkti_mkdir_p(vkti_diag *d, const char *path)
 {
     char buf[4096];
@@ -136,6 +156,93 @@ int vkti_mkdir_p(vkti_diag *d, const char *path)
         buf[i] = c;
     }
     return VKTI_OK;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Packs n names (collected in a growing buffer of NUL-terminated strings) into one allocation. */
+static int pack_names(vkti_diag *d, const char *buf, size_t used, int n, char ***names, int *count)
+{
+    char **arr = malloc(sizeof(char *) * (size_t)(n ? n : 1) + used);
+    if (!arr)
+        return vkti_fail(d, VKTI_E_OOM, "out of host memory listing a directory");
+    char *strs = (char *)(arr + (n ? n : 1));
+    memcpy(strs, buf, used);
+    for (int i = 0; i < n; i++) {
+        arr[i] = strs;
+        strs += strlen(strs) + 1;
+    }
+    qsort(arr, (size_t)n, sizeof *arr, cmp_names);
+    *names = arr;
+    *count = n;
+    return VKTI_OK;
+}
+
+static int append_name(vkti_diag *d, char **buf, size_t *used, size_t *cap, const char *name)
+{
+    size_t len = strlen(name) + 1;
+    if (*used + len > *cap) {
+        size_t ncap = (*cap ? *cap * 2 : 4096) + len;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return vkti_fail(d, VKTI_E_OOM, "out of host memory listing a directory");
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *used, name, len);
+    *used += len;
+    return VKTI_OK;
+}
+
+int vkti_dir_list(vkti_diag *d, const char *path, char ***names, int *count)
+{
+    *names = NULL;
+    *count = 0;
+    char *buf = NULL;
+    size_t used = 0, cap = 0;
+    int n = 0, rc = VKTI_OK;
+#if defined(_WIN32)
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s\\*", path);
+    WIN32_FIND_DATAA fd;
+    HANDLE h = FindFirstFileA(pattern, &fd);
+    if (h == INVALID_HANDLE_VALUE)
+        return vkti_fail(d, VKTI_E_IO, "%s: cannot list the directory", path);
+    do {
+        if (!strcmp(fd.cFileName, ".") || !strcmp(fd.cFileName, ".."))
+            continue;
+        if ((rc = append_name(d, &buf, &used, &cap, fd.cFileName)))
+            break;
+        n++;
+    } while (FindNextFileA(h, &fd));
+    FindClose(h);
+#else
+    DIR *dir = opendir(path);
+    if (!dir)
+        return vkti_fail(d, VKTI_E_IO, "%s: cannot list the directory: %s", path, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if ((rc = append_name(d, &buf, &used, &cap, e->d_name)))
+            break;
+        n++;
+    }
+    closedir(dir);
+#endif
+    if (rc == VKTI_OK)
+        rc = pack_names(d, buf, used, n, names, count);
+    free(buf);
+    return rc;
+}
+
+void vkti_dir_list_free(char **names, int count)
+{
+    (void)count; /* one allocation holds the array and the strings */
+    free(names);
 }
 
 int vkti_cache_dir(char *out, size_t cap)
@@ -234,6 +341,8 @@ int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, siz
     return VKTI_OK;
 }
 
+int vkti_dir_remove(const char *path) { return RemoveDirectoryA(path) ? VKTI_OK : VKTI_E_IO; }
+
 int vkti_terminal_width(void)
 {
     CONSOLE_SCREEN_BUFFER_INFO info;
@@ -320,6 +429,8 @@ int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, siz
     }
     return VKTI_OK;
 }
+
+int vkti_dir_remove(const char *path) { return rmdir(path) == 0 ? VKTI_OK : VKTI_E_IO; }
 
 int vkti_terminal_width(void)
 {

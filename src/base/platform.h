@@ -1,5 +1,6 @@
 /* platform.h — the one place that talks to the operating system: monotonic clock, files
- * (read whole, map, atomic replace), directories, cache location, terminal width, Ctrl-C.
+ * (read whole, map, atomic replace), directories (create, list, remove), environment, home and
+ * cache locations, terminal width, Ctrl-C.
  * platform.c has a POSIX half and a Win32 half; nothing else includes unistd.h or windows.h. */
 #ifndef VKTI_BASE_PLATFORM_H
 #define VKTI_BASE_PLATFORM_H
@@ -34,6 +35,18 @@ int vkti_dir_exists(const char *path);
 /* Creates a directory and its parents (like mkdir -p). */
 int vkti_mkdir_p(vkti_diag *d, const char *path);
 int vkti_file_remove(const char *path);
+/* Removes an empty directory. */
+int vkti_dir_remove(const char *path);
+
+/* An environment variable, or NULL when unset or empty. */
+const char *vkti_env(const char *name);
+/* The user's home directory ($HOME; %USERPROFILE% on Windows). */
+int vkti_home_dir(char *out, size_t cap);
+
+/* Names of the entries of a directory (not "." or ".."), sorted bytewise; *names is one
+ * allocation holding the array and the strings (free with free()). */
+int vkti_dir_list(vkti_diag *d, const char *path, char ***names, int *count);
+void vkti_dir_list_free(char **names, int count);
 
 /* The per-user cache directory for vkti ($XDG_CACHE_HOME/vkti, ~/.cache/vkti, %LOCALAPPDATA%\vkti). */
 int vkti_cache_dir(char *out, size_t cap);

@@ -51,6 +51,7 @@ static cJSON *device_json(const vkti_device_info *d, int is_default)
     cJSON_AddBoolToObject(c, "cooperative_matrix_nv", d->coopmat_nv);
     cJSON_AddBoolToObject(c, "cooperative_matrix_khr", d->coopmat_khr);
     cJSON_AddBoolToObject(c, "cooperative_matrix2_nv", d->coopmat2_nv);
+    cJSON_AddBoolToObject(c, "cooperative_matrix_nv_f16_16x8x16", d->coopmat_nv_f16_16x8x16);
     cJSON_AddBoolToObject(c, "timestamps", d->timestamps);
     cJSON_AddNumberToObject(c, "timestamp_period_ns", d->timestamp_period_ns);
     cJSON *l = cJSON_AddObjectToObject(o, "limits");
@@ -75,8 +76,9 @@ static void print_device(const vkti_device_info *d, int is_default)
     printf("    16-bit storage %s, fp16 arithmetic %s, subgroup %u (%u..%u)%s%s\n", d->storage16 ? "yes" : "NO",
            d->float16 ? "yes" : "no", d->subgroup_size, d->subgroup_min_size, d->subgroup_max_size,
            d->subgroup_arithmetic ? ", arithmetic" : "", d->subgroup_shuffle ? ", shuffle" : "");
-    printf("    cooperative matrix: NV %s, KHR %s, NV2 %s; timestamps %s\n", d->coopmat_nv ? "yes" : "no",
-           d->coopmat_khr ? "yes" : "no", d->coopmat2_nv ? "yes" : "no", d->timestamps ? "yes" : "no");
+    printf("    cooperative matrix: NV %s%s, KHR %s, NV2 %s; timestamps %s\n", d->coopmat_nv ? "yes" : "no",
+           d->coopmat_nv_f16_16x8x16 ? " (f16 16x8x16)" : "", d->coopmat_khr ? "yes" : "no",
+           d->coopmat2_nv ? "yes" : "no", d->timestamps ? "yes" : "no");
     printf("    max storage buffer range %.0f MiB, max allocation %.0f MiB, shared memory %u KiB\n",
            (double)d->max_storage_buffer_range / 1048576.0, (double)d->max_memory_allocation_size / 1048576.0,
            d->max_shared_memory / 1024);

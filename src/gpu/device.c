@@ -288,6 +288,21 @@ static void describe(VkPhysicalDevice pd, int index, vkti_device_info *info)
     info->coopmat_khr = device_ext_present(exts, next, "VK_KHR_cooperative_matrix");
     info->coopmat2_nv = device_ext_present(exts, next, "VK_NV_cooperative_matrix2");
     info->push_descriptor = device_ext_present(exts, next, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+    if (info->coopmat_nv && vkGetPhysicalDeviceCooperativeMatrixPropertiesNV) {
+        uint32_t ncm = 0;
+        vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &ncm, NULL);
+        VkCooperativeMatrixPropertiesNV *cm = calloc(ncm ? ncm : 1, sizeof *cm);
+        for (uint32_t i = 0; cm && i < ncm; i++)
+            cm[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+        if (cm && vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &ncm, cm) == VK_SUCCESS)
+            for (uint32_t i = 0; i < ncm; i++)
+                if (cm[i].MSize == 16 && cm[i].NSize == 8 && cm[i].KSize == 16 &&
+                    cm[i].AType == VK_COMPONENT_TYPE_FLOAT16_NV && cm[i].BType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                    cm[i].CType == VK_COMPONENT_TYPE_FLOAT32_NV && cm[i].DType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                    cm[i].scope == VK_SCOPE_SUBGROUP_NV)
+                    info->coopmat_nv_f16_16x8x16 = 1;
+        free(cm);
+    }
 
     info->max_storage_buffer_range = p->limits.maxStorageBufferRange;
     info->max_memory_allocation_size = 1u << 30;
@@ -460,7 +475,7 @@ static int device_create(vkti_gpu *g, const vkti_gpu_options *opt)
         if (strstr(off, "subgroup"))
             info->subgroup_arithmetic = info->subgroup_shuffle = info->subgroup_size_control = 0;
         if (strstr(off, "coopmat"))
-            info->coopmat_nv = info->coopmat_khr = info->coopmat2_nv = 0;
+            info->coopmat_nv = info->coopmat_khr = info->coopmat2_nv = info->coopmat_nv_f16_16x8x16 = 0;
         if (strstr(off, "mapped"))
             g->no_mapped = 1;
         vkti_log(g->diag, VKTI_LOG_INFO, "capabilities disabled by request: %s", off);

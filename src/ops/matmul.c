@@ -59,8 +59,29 @@ int vkti_matmul_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *
         .alpha = p->alpha != 0.0f ? p->alpha : 1.0f,
         .beta = p->beta,
     };
-    /* 64x64 tiles of 4x4 per invocation; small problems take 32x32 tiles of 2x2 so that more
-     * workgroups run. Both divide evenly: WG = (BM/TM) * (BN/TN). */
+    vkti_arg args[4] = {{out, p->accumulate ? VKTI_RW : VKTI_WRITE}, {a, VKTI_READ}, {b, VKTI_READ},
+                        {bias ? bias : out, VKTI_READ}};
+    if (!bias)
+        args[3].access = p->accumulate ? VKTI_RW : VKTI_WRITE; /* the placeholder is out itself */
+
+    /* Tensor cores: fp16 storage on a device with the f16 16x8x16 cooperative-matrix shape and
+     * 32-wide subgroups. 128x128 tiles when they alone fill the device, else 64x64. */
+    const vkti_device_info *info = vkti_gpu_info(vkti_cmd_gpu(c));
+    if (a->dtype == VKTI_F16 && info->coopmat_nv_f16_16x8x16 && info->subgroup_size == 32 &&
+        info->max_shared_memory >= 40 * 1024) {
+        int64_t lda = p->trans_a ? M : K, ldb = p->trans_b ? K : N;
+        if (lda % 8 == 0 && (ba == 1 || pc.stride_a % 8 == 0))
+            pc.flags |= VKTI_MM_VEC_A;
+        if (ldb % 8 == 0 && (bb == 1 || pc.stride_b % 8 == 0))
+            pc.flags |= VKTI_MM_VEC_B;
+        int64_t tiles128 = ((M + 127) / 128) * ((N + 127) / 128) * ba;
+        uint32_t tile = tiles128 >= 256 ? 128 : 64;
+        return vkti_op_run(c, "matmul_cm", tile == 128 ? "f16" : "f16s", NULL, 0, args, 4, &pc, sizeof pc,
+                           (uint32_t)((N + tile - 1) / tile), (uint32_t)((M + tile - 1) / tile), (uint32_t)ba);
+    }
+
+    /* Portable: 64x64 tiles of 4x4 per invocation; small problems take 32x32 tiles of 2x2 so that
+     * more workgroups run. Both divide evenly: WG = (BM/TM) * (BN/TN). */
     uint32_t spec[6] = {256, 64, 64, 16, 4, 4};
     if (M * N <= 64 * 64 * 32) {
         uint32_t small[6] = {256, 32, 32, 16, 2, 2};
@@ -68,9 +89,5 @@ int vkti_matmul_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *
             spec[i] = small[i];
     }
     uint32_t gx = (uint32_t)((N + spec[2] - 1) / spec[2]), gy = (uint32_t)((M + spec[1] - 1) / spec[1]);
-    vkti_arg args[4] = {{out, p->accumulate ? VKTI_RW : VKTI_WRITE}, {a, VKTI_READ}, {b, VKTI_READ},
-                        {bias ? bias : out, VKTI_READ}};
-    if (!bias)
-        args[3].access = p->accumulate ? VKTI_RW : VKTI_WRITE; /* the placeholder is out itself */
     return vkti_op_run(c, "matmul", variant, spec, 6, args, 4, &pc, sizeof pc, gx, gy, (uint32_t)ba);
 }
