@@ -1,5 +1,6 @@
-/* conv2d.c — dispatch of shaders/conv2d.comp: shape and parameter checks, tile choice, the flat
- * workgroup grid, and the host-side weight relayout. */
+/* conv2d.c — dispatch of shaders/conv2d.comp (portable) and shaders/conv2d_cm.comp (tensor cores):
+ * shape and parameter checks, kernel and tile choice, the flat workgroup grid, and the host-side
+ * weight relayout. */
 #include "ops/conv2d.h"
 
 #include <stdint.h>
@@ -78,9 +79,18 @@ static int check_tensors(vkti_cmd *c, const char *op, const char *xname, const v
     return VKTI_OK;
 }
 
-/* Tile sizes {WG, BM, BN, BK, TM, TN} for a GEMM of M rows, ncols columns and K slices of
- * kchan channels. The shader needs WG == (BM/TM) * (BN/TN), WG % BK == 0 and WG % BN == 0. */
-static void choose_tiles(int64_t M, int64_t ncols, int64_t kchan, uint32_t spec[6])
+/* The shader variant and its tiles for one call. */
+typedef struct conv_kernel {
+    const char *shader;
+    char variant[16];
+    uint32_t spec[6];  /* portable shader: {WG, BM, BN, BK, TM, TN} */
+    int nspec;
+    int64_t bm, bn;    /* tile rows and columns */
+} conv_kernel;
+
+/* Portable tiles for a GEMM of M rows, ncols columns and K slices of kchan channels. The
+ * shader needs WG == (BM/TM) * (BN/TN), WG % BK == 0 and WG % BN == 0. */
+static void portable_tiles(int64_t M, int64_t ncols, int64_t kchan, uint32_t spec[6])
 {
     static const uint32_t big[6] = {256, 64, 64, 16, 4, 4};
     static const uint32_t small[6] = {256, 32, 32, 16, 2, 2};  /* more workgroups for small problems */
@@ -103,13 +113,39 @@ static void choose_tiles(int64_t M, int64_t ncols, int64_t kchan, uint32_t spec[
         spec[3] = 8;
 }
 
-static int dispatch(vkti_cmd *c, const char *op, const char *variant, const conv_dims *cd, const vkti_conv2d_params *p,
+/* Tensor cores (conv2d_cm.comp) for f16 storage on a device with the f16 16x8x16 cooperative-matrix
+ * shape and 32-wide subgroups when both channel counts are multiples of 8 (its 8-half vector
+ * loads); 128x128 tiles when they alone fill the device, else 64x64. Otherwise conv2d.comp. */
+static void choose_kernel(vkti_cmd *c, int backward, vkti_dtype dt, const conv_dims *cd, int64_t rows, int64_t ncols,
+                          int64_t kchan, int64_t classes, conv_kernel *k)
+{
+    const vkti_device_info *info = vkti_gpu_info(vkti_cmd_gpu(c));
+    if (dt == VKTI_F16 && info->coopmat_nv_f16_16x8x16 && info->subgroup_size == 32 &&
+        info->max_shared_memory >= 40 * 1024 && cd->Cin % 8 == 0 && cd->Cout % 8 == 0) {
+        int64_t tiles128 = ((rows + 127) / 128) * ((ncols + 127) / 128) * classes;
+        int big = tiles128 >= 256;
+        k->shader = "conv2d_cm";
+        snprintf(k->variant, sizeof k->variant, "%s%s", backward ? "bwd" : "fwd", big ? "" : "_s");
+        k->nspec = 0;
+        k->bm = k->bn = big ? 128 : 64;
+        return;
+    }
+    k->shader = "conv2d";
+    snprintf(k->variant, sizeof k->variant, "%s_%s", backward ? "bwd" : "fwd", vkti_op_variant(dt));
+    portable_tiles(rows, ncols, kchan, k->spec);
+    k->nspec = 6;
+    k->bm = k->spec[1];
+    k->bn = k->spec[2];
+}
+
+/* rows: GEMM rows (of the largest phase class), ncols: GEMM columns, kchan: channels summed per tap */
+static int dispatch(vkti_cmd *c, const char *op, int backward, const conv_dims *cd, const vkti_conv2d_params *p,
                     uint32_t flags, int64_t rows, int64_t ncols, int64_t kchan, int64_t classes, const vkti_arg *args,
                     int nargs)
 {
-    uint32_t spec[6];
-    choose_tiles(rows, ncols, kchan, spec);
-    int64_t m_tiles = (rows + spec[1] - 1) / spec[1], n_tiles = (ncols + spec[2] - 1) / spec[2];
+    conv_kernel k;
+    choose_kernel(c, backward, args[0].t->dtype, cd, rows, ncols, kchan, classes, &k);
+    int64_t m_tiles = (rows + k.bm - 1) / k.bm, n_tiles = (ncols + k.bn - 1) / k.bn;
     int64_t groups = m_tiles * n_tiles * classes;
     if (groups > (int64_t)UINT32_MAX)
         return vkti_fail(vkti_gpu_diag(vkti_cmd_gpu(c)), VKTI_E_INTERNAL, "%s: %lld workgroups: split the batch", op,
@@ -123,7 +159,8 @@ static int dispatch(vkti_cmd *c, const char *op, const char *variant, const conv
     };
     uint32_t g[3];
     vkti_cmd_grid_1d(c, (uint64_t)groups, 1, g);
-    return vkti_op_run(c, "conv2d", variant, spec, 6, args, nargs, &pc, sizeof pc, g[0], g[1], g[2]);
+    return vkti_op_run(c, k.shader, k.variant, k.nspec ? k.spec : NULL, k.nspec, args, nargs, &pc, sizeof pc, g[0],
+                       g[1], g[2]);
 }
 
 int vkti_conv2d_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *in, const vkti_tensor *weight,
@@ -156,9 +193,7 @@ int vkti_conv2d_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *
     /* absent bias / residual bind a placeholder the shader never reads */
     vkti_arg args[5] = {{out, VKTI_WRITE}, {in, VKTI_READ}, {weight, VKTI_READ}, {bias ? bias : in, VKTI_READ},
                         {residual ? residual : in, VKTI_READ}};
-    char variant[16];
-    snprintf(variant, sizeof variant, "fwd_%s", vkti_op_variant(in->dtype));
-    return dispatch(c, op, variant, &cd, p, flags, cd.N * cd.Ho * cd.Wo, cd.Cout, cd.Cin, 1, args, 5);
+    return dispatch(c, op, 0, &cd, p, flags, cd.N * cd.Ho * cd.Wo, cd.Cout, cd.Cin, 1, args, 5);
 }
 
 int vkti_conv2d_backward(vkti_cmd *c, const vkti_tensor *d_in, const vkti_tensor *d_out, const vkti_tensor *weight,
@@ -172,10 +207,8 @@ int vkti_conv2d_backward(vkti_cmd *c, const vkti_tensor *d_in, const vkti_tensor
     /* rows: the input pixels of the largest phase class (y % stride, x % stride) */
     int64_t s = p->stride, hc = (cd.H + s - 1) / s, wc = (cd.W + s - 1) / s;
     vkti_arg args[3] = {{d_in, accumulate ? VKTI_RW : VKTI_WRITE}, {d_out, VKTI_READ}, {weight, VKTI_READ}};
-    char variant[16];
-    snprintf(variant, sizeof variant, "bwd_%s", vkti_op_variant(d_in->dtype));
-    return dispatch(c, op, variant, &cd, p, accumulate ? VKTI_CONV_ACCUM : 0u, cd.N * hc * wc, cd.Cin, cd.Cout, s * s,
-                    args, 3);
+    return dispatch(c, op, 1, &cd, p, accumulate ? VKTI_CONV_ACCUM : 0u, cd.N * hc * wc, cd.Cin, cd.Cout, s * s, args,
+                    3);
 }
 
 void vkti_conv2d_weight_from_oihw(float *dst, const float *src, int cout, int cin, int kh, int kw)

@@ -1,7 +1,9 @@
-/* conv2d.h — 2-D convolution of NHWC activations (shaders/conv2d.comp): forward with fused
- * bias and residual, and the input-gradient backward (the transposed convolution). Both are
- * implicit GEMMs with fp32 accumulation; no im2col buffer is made. Every tensor of one call
- * shares a storage dtype (f32 or f16).
+/* conv2d.h — 2-D convolution of NHWC activations: forward with fused bias and residual, and the
+ * input-gradient backward (the transposed convolution). Both are implicit GEMMs with fp32
+ * accumulation; no im2col buffer is made. Every tensor of one call shares a storage dtype (f32
+ * or f16). shaders/conv2d.comp runs everywhere; shaders/conv2d_cm.comp (tensor cores through
+ * GL_NV_cooperative_matrix) takes f16 calls whose Cin and Cout are multiples of 8 on devices that
+ * have it (VKTI_DISABLE=coopmat turns it off).
  *
  * Shapes:
  *     in       [N, H, W, Cin]

@@ -1,6 +1,7 @@
 /* test_conv2d.c — conv2d forward and input-gradient backward against the double references
  * (tests/ref/ref_conv.c): every kernel/stride/padding the SD networks use, odd sizes, few and many
- * channels, batches, both bias shapes, residual, accumulation, f32 and f16 storage, the SD sizes;
+ * channels, batches, both bias shapes, residual, accumulation, f32 and f16 storage, the SD sizes
+ * (f16 cases with channels in multiples of 8 take the tensor-core kernel where the device has one);
  * the reference backward against finite differences of the reference forward; and the OIHW
  * weight relayout. */
 #include <math.h>
@@ -250,10 +251,15 @@ TH_SUITE(conv2d)
         {"3x3 s2 (VAE down)", 1, 10, 9, 20, 17, 3, 3, 2, 0, 1, 0, 1, 2, 1, 0, 0},
         {"3x3 s2 (VAE down) odd", 2, 11, 7, 9, 24, 3, 3, 2, 0, 1, 0, 1, 0, 0, 1, 0},
         {"1x1", 2, 5, 7, 24, 40, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0},
-        {"1x1 s2", 1, 7, 6, 8, 12, 1, 1, 2, 0, 0, 0, 0, 0, 0, 1, 0},
+        {"1x1 s2", 1, 7, 6, 8, 16, 1, 1, 2, 0, 0, 0, 0, 0, 0, 1, 0},
         {"Cin 3 (VAE conv_in)", 1, 13, 11, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0},
         {"Cout 4 (UNet conv_out)", 2, 9, 7, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0},
         {"Cout 3 (VAE conv_out)", 1, 8, 9, 21, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+        /* channels in multiples of 8, as the tensor-core path needs: several row and column tiles,
+         * a K slice half filled (40 = 32 + 8), both strides, every epilogue term */
+        {"3x3 c8", 2, 11, 13, 40, 136, 3, 3, 1, 1, 1, 1, 1, 2, 1, 1, 0},
+        {"3x3 s2 c8", 2, 13, 10, 24, 48, 3, 3, 2, 1, 1, 1, 1, 1, 0, 1, 0},
+        {"3x3 s2 (VAE down) c8", 1, 12, 11, 16, 32, 3, 3, 2, 0, 1, 0, 1, 2, 1, 0, 0},
         /* not in SD: non-square kernels and unequal pads catch a swapped axis */
         {"3x2 s2 uneven pads", 2, 8, 9, 6, 10, 3, 2, 2, 2, 0, 1, 1, 1, 0, 1, 0},
         {"2x5 s3 uneven pads", 1, 11, 10, 5, 7, 2, 5, 3, 1, 0, 0, 2, 0, 1, 0, 0},
