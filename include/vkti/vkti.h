@@ -105,6 +105,7 @@ typedef struct vkti_device_info {
      * the tensor-core kernels use */
     int coopmat_nv_f16_16x8x16;
     int push_descriptor;
+    int memory_model;              /* vulkanMemoryModel (the cooperative-matrix shaders need it) */
     uint64_t max_storage_buffer_range;
     uint64_t max_memory_allocation_size;
     uint32_t max_shared_memory;

@@ -89,6 +89,59 @@ int vkti_file_read(vkti_diag *d, const char *path, size_t max_bytes, uint8_t **d
     return VKTI_OK;
 }
 
+struct vkti_file {
+    FILE *f;
+    char path[1024];
+};
+
+int vkti_file_open_append(vkti_diag *d, const char *path, vkti_file **out)
+{
+    *out = NULL;
+    vkti_file *h = calloc(1, sizeof *h);
+    if (!h)
+        return vkti_fail(d, VKTI_E_OOM, "%s: out of host memory opening the file", path);
+    h->f = fopen(path, "ab");
+    if (!h->f) {
+        int e = errno;
+        free(h);
+        return vkti_fail(d, VKTI_E_IO, "%s: cannot open for appending: %s", path, strerror(e));
+    }
+    snprintf(h->path, sizeof h->path, "%s", path);
+    *out = h;
+    return VKTI_OK;
+}
+
+int vkti_file_append(vkti_diag *d, vkti_file *f, const void *data, size_t size)
+{
+    if (size && fwrite(data, 1, size, f->f) != size)
+        return vkti_fail(d, VKTI_E_IO, "%s: write failed (disk full?)", f->path);
+    if (fflush(f->f) != 0)
+        return vkti_fail(d, VKTI_E_IO, "%s: flush failed: %s", f->path, strerror(errno));
+    return VKTI_OK;
+}
+
+int vkti_file_sync(vkti_diag *d, vkti_file *f)
+{
+    if (fflush(f->f) != 0)
+        return vkti_fail(d, VKTI_E_IO, "%s: flush failed: %s", f->path, strerror(errno));
+#if defined(_WIN32)
+    int r = _commit(_fileno(f->f));
+#else
+    int r = fsync(fileno(f->f));
+#endif
+    if (r != 0)
+        return vkti_fail(d, VKTI_E_IO, "%s: sync to disk failed: %s", f->path, strerror(errno));
+    return VKTI_OK;
+}
+
+void vkti_file_close(vkti_file *f)
+{
+    if (!f)
+        return;
+    fclose(f->f);
+    free(f);
+}
+
 int vkti_file_exists(const char *path)
 {
 #if defined(_WIN32)
@@ -170,7 +223,8 @@ static int pack_names(vkti_diag *d, const char *buf, size_t used, int n, char **
     if (!arr)
         return vkti_fail(d, VKTI_E_OOM, "out of host memory listing a directory");
     char *strs = (char *)(arr + (n ? n : 1));
-    memcpy(strs, buf, used);
+    if (used) /* an empty directory has no buffer: memcpy from NULL is undefined even for 0 bytes */
+        memcpy(strs, buf, used);
     for (int i = 0; i < n; i++) {
         arr[i] = strs;
         strs += strlen(strs) + 1;
@@ -276,6 +330,24 @@ double vkti_now(void)
     return (double)c.QuadPart / (double)f.QuadPart;
 }
 
+double vkti_wall_time(void)
+{
+    FILETIME ft;
+    GetSystemTimeAsFileTime(&ft);
+    /* 100-ns intervals since 1601-01-01; 11644473600 s separate that from 1970-01-01 */
+    uint64_t t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+    return (double)t * 1e-7 - 11644473600.0;
+}
+
+void vkti_hostname(char *out, size_t cap)
+{
+    char buf[MAX_COMPUTERNAME_LENGTH + 1];
+    DWORD n = sizeof buf;
+    if (!GetComputerNameA(buf, &n) || n == 0)
+        snprintf(buf, sizeof buf, "localhost");
+    snprintf(out, cap, "%s", buf);
+}
+
 int vkti_file_map(vkti_diag *d, const char *path, vkti_mapped_file *out)
 {
     memset(out, 0, sizeof *out);
@@ -360,6 +432,22 @@ double vkti_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double vkti_wall_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void vkti_hostname(char *out, size_t cap)
+{
+    char buf[256];
+    if (gethostname(buf, sizeof buf) != 0 || buf[0] == 0)
+        snprintf(buf, sizeof buf, "localhost");
+    buf[sizeof buf - 1] = 0;
+    snprintf(out, cap, "%s", buf);
 }
 
 int vkti_file_map(vkti_diag *d, const char *path, vkti_mapped_file *out)

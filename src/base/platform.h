@@ -1,6 +1,6 @@
-/* platform.h — the one place that talks to the operating system: monotonic clock, files
- * (read whole, map, atomic replace), directories (create, list, remove), environment, home and
- * cache locations, terminal width, Ctrl-C.
+/* platform.h — the one place that talks to the operating system: monotonic and wall clocks, host
+ * name, files (read whole, map, atomic replace, append), directories (create, list, remove),
+ * environment, home and cache locations, terminal width, Ctrl-C.
  * platform.c has a POSIX half and a Win32 half; nothing else includes unistd.h or windows.h. */
 #ifndef VKTI_BASE_PLATFORM_H
 #define VKTI_BASE_PLATFORM_H
@@ -11,6 +11,10 @@
 
 /* Seconds from an arbitrary origin, monotonic. */
 double vkti_now(void);
+/* Seconds since 1970-01-01 00:00 UTC (wall clock; for time stamps in logs, never for intervals). */
+double vkti_wall_time(void);
+/* This machine's host name ("localhost" if the system will not say); always NUL-terminated. */
+void vkti_hostname(char *out, size_t cap);
 
 /* Reads a whole file into a new buffer (plus a terminating NUL not counted in *size).
  * Refuses files larger than max_bytes. */
@@ -29,6 +33,15 @@ void vkti_file_unmap(vkti_mapped_file *f);
 /* Writes data to path atomically: a temporary file beside it, flushed to disk, then renamed
  * over path. On failure the old file (if any) is untouched and no temporary is left. */
 int vkti_file_write_atomic(vkti_diag *d, const char *path, const void *data, size_t size);
+
+/* A file opened for appending (metrics logs): every vkti_file_append hands its bytes to the
+ * operating system before it returns, so a crash of the process loses nothing already appended. */
+typedef struct vkti_file vkti_file;
+int vkti_file_open_append(vkti_diag *d, const char *path, vkti_file **out);
+int vkti_file_append(vkti_diag *d, vkti_file *f, const void *data, size_t size);
+/* Also asks the operating system to put what was appended on the disk (fsync). */
+int vkti_file_sync(vkti_diag *d, vkti_file *f);
+void vkti_file_close(vkti_file *f);
 
 int vkti_file_exists(const char *path);
 int vkti_dir_exists(const char *path);

@@ -1,6 +1,6 @@
 /* cli.h — what the subcommands of the vkti program share: global options (--device,
  * --precision, --max-vram, -v), the context they make, the log printer, and error reporting.
- * The CLI uses only the public API (vkti/vkti.h) and cJSON. */
+ * The CLI uses only the public API (include/vkti/) and cJSON. */
 #ifndef VKTI_CLI_CLI_H
 #define VKTI_CLI_CLI_H
 
@@ -30,5 +30,6 @@ int cli_is_help(const char *arg);
 int cmd_devices(int argc, char **argv, const cli_globals *g);
 int cmd_selftest(int argc, char **argv, const cli_globals *g);
 int cmd_bench(int argc, char **argv, const cli_globals *g);
+int cmd_inspect(int argc, char **argv, const cli_globals *g);
 
 #endif

@@ -13,6 +13,7 @@ static const char USAGE[] =
     "  devices [--json]       list Vulkan devices and their capabilities\n"
     "  selftest               run every op once on the device and check it against the CPU\n"
     "  bench ops [--json]     time matrix products and copies on the device\n"
+    "  inspect DATADIR        summarize a folder of training images, write a contact sheet\n"
     "\n"
     "global options:\n"
     "  --device N|NAME        device index or part of its name (default: first discrete GPU,\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         return cmd_selftest(argc - 1, argv + 1, &g);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1, &g);
+    if (strcmp(cmd, "inspect") == 0)
+        return cmd_inspect(argc - 1, argv + 1, &g);
     fprintf(stderr, "vkti: unknown command '%s' (see vkti --help)\n", cmd);
     return 1;
 }

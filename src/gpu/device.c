@@ -264,14 +264,20 @@ static void describe(VkPhysicalDevice pd, int index, vkti_device_info *info)
     VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES, .pNext = &s16};
+    VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES, .pNext = &f16};
     VkPhysicalDeviceSubgroupSizeControlFeaturesEXT sgcf = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT, .pNext = &f16};
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT, .pNext = &vmm};
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &sgcf};
     int has_sgc = device_ext_present(exts, next, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME) ||
                   p->apiVersion >= VK_API_VERSION_1_3;
+    int has_vmm = p->apiVersion >= VK_API_VERSION_1_2;
+    if (!has_vmm)
+        sgcf.pNext = &f16;
     if (!has_sgc)
-        f2.pNext = &f16;
+        f2.pNext = has_vmm ? (void *)&vmm : (void *)&f16;
     vkGetPhysicalDeviceFeatures2(pd, &f2);
+    info->memory_model = has_vmm && vmm.vulkanMemoryModel;
     info->storage16 = s16.storageBuffer16BitAccess != 0;
     info->float16 = f16.shaderFloat16 != 0;
 
@@ -517,9 +523,16 @@ static int device_create(vkti_gpu *g, const vkti_gpu_options *opt)
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
         .cooperativeMatrix = VK_TRUE,
     };
-    void *chain = &f16;
-    if (info->subgroup_size_control)
+    VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+        .pNext = &f16,
+        .vulkanMemoryModel = VK_TRUE,
+    };
+    void *chain = info->memory_model ? (void *)&vmm : (void *)&f16;
+    if (info->subgroup_size_control) {
+        sgc.pNext = chain;
         chain = &sgc;
+    }
     if (info->coopmat_nv) {
         cm.pNext = chain;
         chain = &cm;

@@ -7,22 +7,9 @@
 #include <string.h>
 #include <stb_image.h>
 
-enum { GZ_FTEXT = 1, GZ_FHCRC = 2, GZ_FEXTRA = 4, GZ_FNAME = 8, GZ_FCOMMENT = 16 };
+#include "io/bytes.h"
 
-static uint32_t crc32_of(const uint8_t *p, size_t n)
-{
-    uint32_t table[256];
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
-    }
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++)
-        crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
-    return crc ^ 0xFFFFFFFFu;
-}
+enum { GZ_FTEXT = 1, GZ_FHCRC = 2, GZ_FEXTRA = 4, GZ_FNAME = 8, GZ_FCOMMENT = 16 };
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -87,7 +74,7 @@ int vkti_gunzip(vkti_diag *d, const char *name, const uint8_t *data, size_t size
                          "%s: the deflate data is corrupt or does not match the %u bytes the gzip trailer names "
                          "(truncated or damaged file; download it again)", name, want_len);
     }
-    if (crc32_of(buf, want_len) != want_crc) {
+    if (vkti_crc32(0, buf, want_len) != want_crc) {
         free(buf);
         return vkti_fail(d, VKTI_E_FORMAT, "%s: CRC-32 mismatch (damaged file; download it again)", name);
     }

@@ -67,7 +67,7 @@ int vkti_matmul_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *
     /* Tensor cores: fp16 storage on a device with the f16 16x8x16 cooperative-matrix shape and
      * 32-wide subgroups. 128x128 tiles when they alone fill the device, else 64x64. */
     const vkti_device_info *info = vkti_gpu_info(vkti_cmd_gpu(c));
-    if (a->dtype == VKTI_F16 && info->coopmat_nv_f16_16x8x16 && info->subgroup_size == 32 &&
+    if (a->dtype == VKTI_F16 && info->coopmat_nv_f16_16x8x16 && info->subgroup_size == 32 && info->memory_model &&
         info->max_shared_memory >= 40 * 1024) {
         int64_t lda = p->trans_a ? M : K, ldb = p->trans_b ? K : N;
         if (lda % 8 == 0 && (ba == 1 || pc.stride_a % 8 == 0))

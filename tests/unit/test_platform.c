@@ -54,6 +54,33 @@ int main(void)
           "dir list gave %d entries", n);
     free(names);
     CHECK(vkti_dir_list(&d, bad, &names, &n) == VKTI_E_IO, "listing a missing directory");
+
+    /* appending: every call reaches the file before it returns */
+    snprintf(path, sizeof path, "%s/a/log.txt", root);
+    vkti_file *f = NULL;
+    CHECK(vkti_file_open_append(&d, path, &f) == VKTI_OK, "open append: %s", d.msg);
+    CHECK(f && vkti_file_append(&d, f, "one\n", 4) == VKTI_OK, "append");
+    CHECK(vkti_file_read(&d, path, 100, &data, &size) == VKTI_OK && size == 4, "appended bytes visible before close");
+    free(data);
+    CHECK(f && vkti_file_sync(&d, f) == VKTI_OK, "sync: %s", d.msg);
+    vkti_file_close(f);
+    CHECK(vkti_file_open_append(&d, path, &f) == VKTI_OK && vkti_file_append(&d, f, "two\n", 4) == VKTI_OK,
+          "reopen append");
+    vkti_file_close(f);
+    CHECK(vkti_file_read(&d, path, 100, &data, &size) == VKTI_OK && size == 8 && !memcmp(data, "one\ntwo\n", 8),
+          "append keeps what was there");
+    free(data);
+    CHECK(vkti_file_open_append(&d, bad, &f) == VKTI_E_IO && f == NULL, "append into a missing directory");
+
+    /* wall clock: after 2020-01-01 and before 2200; host name non-empty */
+    double wt = vkti_wall_time();
+    CHECK(wt > 1577836800.0 && wt < 7258118400.0, "wall time %.0f", wt);
+    char host[64];
+    vkti_hostname(host, sizeof host);
+    CHECK(host[0] != 0 && strlen(host) < sizeof host, "host name '%s'", host);
+    char tiny[4];
+    vkti_hostname(tiny, sizeof tiny);
+    CHECK(strlen(tiny) <= 3, "host name overflows a small buffer");
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

@@ -1,0 +1,89 @@
+/* inspect.h — the public API behind `vkti inspect DATADIR`: look at a folder of training
+ * images the way training will see it. A report (count, original sizes and aspect ratios,
+ * formats, captions, exact and near duplicates, skipped files and why) and a contact sheet: PNG
+ * pages of every image after resize and crop, labelled with its file name.
+ * Ownership: the report and every string in it belong to the report (vkti_inspect_report_free). */
+#ifndef VKTI_INSPECT_H
+#define VKTI_INSPECT_H
+
+#include "vkti/vkti.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vkti_inspect_options {
+    int resolution;          /* training resolution, a multiple of 8 (0: 512) */
+    int buckets;             /* 1: each image at its aspect-ratio bucket instead of a square */
+    int thumb;               /* largest side of a thumbnail in the sheet, pixels (0: the smaller of
+                                the resolution and 256; made smaller for very large folders);
+                                a thumbnail at least the training size shows its exact pixels */
+    const char *sheet_path;  /* the contact sheet PNG (".png"); more pages get "-2.png", "-3.png"...;
+                                NULL: no sheet. Refused inside the image folder itself. */
+} vkti_inspect_options;
+
+typedef struct vkti_inspect_image {
+    const char *name;        /* file name */
+    const char *format;      /* "JPEG", "PNG" or "BMP" */
+    int width, height;       /* original size as shown (after EXIF orientation) */
+    int channels;            /* in the file: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA */
+    int bits;                /* 8 or 16 */
+    int orientation;         /* EXIF orientation 1..8 (1: none) */
+    int target_w, target_h;  /* the size training sees */
+    int upscaled;            /* 1: smaller than the target, so enlarged */
+    const char *caption;     /* from NAME.txt, or NULL */
+    int duplicate_of;        /* the first earlier image with exactly the same decoded pixels, or -1 */
+    int similar_to;          /* the nearest earlier image (not an exact duplicate) whose dHash is
+                                within the threshold, or -1 */
+    int similar_distance;    /* that dHash Hamming distance (0..64) */
+    int similar_mirrored;    /* 1: near as each other's mirror image */
+} vkti_inspect_image;
+
+typedef struct vkti_inspect_skipped {
+    const char *name;
+    const char *reason;
+} vkti_inspect_skipped;
+
+#define VKTI_INSPECT_ASPECT_BINS 9
+
+typedef struct vkti_inspect_report {
+    const char *dir;
+    int resolution, buckets;
+    int image_count;
+    vkti_inspect_image *images;      /* [image_count], in training order (file names sorted) */
+    int skipped_count;
+    vkti_inspect_skipped *skipped;   /* [skipped_count] */
+    int caption_count, duplicate_count, similar_count, upscaled_count;
+    int alpha_count, deep_count, oriented_count; /* with alpha, 16-bit, turned by EXIF */
+    int format_count[3];             /* JPEG, PNG, BMP */
+    int similar_threshold;           /* dHash Hamming distance counted as "near" (of 64 bits) */
+    int min_w, max_w, min_h, max_h;  /* original sizes */
+    int min_short, max_short;        /* shorter sides */
+    double min_aspect, max_aspect;   /* width / height */
+    int aspect_bins[VKTI_INSPECT_ASPECT_BINS]; /* images per nearest ratio, vkti_inspect_aspect_name */
+    int sheet_pages;                 /* contact sheet files written */
+    const char *const *sheet_files;  /* [sheet_pages] */
+    int sheet_w, sheet_h;            /* size of the first page */
+    int thumb;                       /* thumbnail size used */
+} vkti_inspect_report;
+
+/* What a path names, so the CLI can choose what to inspect. */
+typedef enum vkti_path_kind {
+    VKTI_PATH_NONE = 0,   /* nothing there (or unreadable) */
+    VKTI_PATH_FILE = 1,   /* a regular file (a model or an embedding) */
+    VKTI_PATH_FOLDER = 2  /* a directory (of images) */
+} vkti_path_kind;
+vkti_path_kind vkti_inspect_path_kind(const char *path);
+
+/* Inspects the image folder dir (decoding every image once) and writes the contact sheet.
+ * A folder without usable images still gives a report (image_count 0). */
+int vkti_inspect_images(vkti_ctx *ctx, const char *dir, const vkti_inspect_options *options,
+                        vkti_inspect_report **report);
+void vkti_inspect_report_free(vkti_inspect_report *report);
+/* "1:2-", "9:16", "2:3", "3:4", "1:1", "4:3", "3:2", "16:9", "2:1+" for bins 0..8. */
+const char *vkti_inspect_aspect_name(int bin);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
