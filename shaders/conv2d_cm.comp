@@ -1,13 +1,15 @@
 // conv2d_cm.comp — tensor-core conv2d through GL_NV_cooperative_matrix: the same implicit GEMMs as
 // conv2d.comp (same push constants, flat grid, phase classes for the backward; see the comment
-// there) with fp16 operands and fp32 accumulation. The operand tiles are gathered per tap with
-// 8-half vector loads into shared memory and multiplied with 16x8x16 MMAs; the epilogue goes
-// through a per-subgroup shared-memory strip, as in matmul_cm.comp, so that bias, residual,
-// accumulation and bounds are applied with coalesced stores.
-// A workgroup of 4 subgroups (2 x 2) computes a BM x BN tile; each subgroup WM x WN.
-// ops/conv2d.c selects it for f16 storage when Cin and Cout are multiples of 8 (every vector load
-// is then aligned and wholly inside or wholly outside the tensor) on devices with the f16
-// 16x8x16 shape and 32-wide subgroups.
+// there) with fp16 operands and fp32 accumulation, built like matmul_cm.comp: a workgroup of 8
+// subgroups (4 along M x 2 along N) computes a TILE x TILE block, each subgroup a WM x WN block of
+// 16 x 8 accumulators fed by 16x8x16 MMAs. The K loop runs over (tap, BK channels) slices and is
+// double buffered: each invocation gathers its share of the next slice with 16-byte loads (8
+// channels of one pixel, or of one weight row) into registers while the subgroups multiply the
+// current slice out of shared memory; one barrier per slice. Shared tiles are uvec4 arrays (8
+// halves a slot, one padding slot a row). The epilogue goes through the same shared memory in
+// strips, so bias, residual, accumulation and bounds are applied with coalesced stores.
+// ops/conv2d.c selects it for f16 storage when Cin and Cout are multiples of 8 (then every 16-byte
+// load is aligned and wholly inside or outside the tensor and the padding).
 //! variant fwd -DTILE=128
 //! variant fwd_s -DTILE=64
 //! variant bwd -DTILE=128 -DBACKWARD
@@ -21,22 +23,24 @@
 #include "common.glsl"
 #include "pc_conv2d.h"
 
-#define WG 128u
+#define WG 256u
 #define FM 16u
 #define FN 8u
 #define FK 16u
-#define BM TILE
-#define BN TILE
+#define BM uint(TILE)
+#define BN uint(TILE)
 #define BK 32u
-#define WM (BM / 2u)
+#define WM (BM / 4u)
 #define WN (BN / 2u)
 #define TM (WM / FM)
 #define TN (WN / FN)
-#define PAD 8u
-// A staging: an invocation loads the 8-channel group tid % 4 of tile rows tid / 4 + i * 32
-#define A_ROWS (BM / 32u)
+#define KROW (BK / 8u + 1u)            // uvec4 slots per row of a k-contiguous tile
+#define RROW (BN / 8u + 1u)            // uvec4 slots per k of the row-contiguous weight tile (backward)
+#define STAGE (BM * KROW > BK * RROW ? BM * KROW : BK * RROW)
+#define SLOTS (BM * BK / 8u / WG)      // uvec4 slots each invocation stages per operand
+#define EW (TILE == 128 ? 32u : 16u)   // epilogue strip width (columns)
 
-layout(local_size_x = 128) in;
+layout(local_size_x = 256) in;
 
 layout(set = 0, binding = 0) buffer Dst { float16_t dst[]; };
 layout(set = 0, binding = 1) readonly buffer Src4 { uvec4 src4[]; };
@@ -46,86 +50,63 @@ layout(set = 0, binding = 3) readonly buffer Bias { float16_t bias[]; };
 layout(set = 0, binding = 4) readonly buffer Res { float16_t res[]; };
 #endif
 
-shared float16_t As[BM * (BK + PAD)];   // As[m][k]
-#ifdef BACKWARD
-shared float16_t Bs[BK * (BN + PAD)];   // Bs[k][n]: the weight is contiguous in n = ci
-#else
-shared float16_t Bs[BN * (BK + PAD)];   // Bs[n][k]: the weight is contiguous in k = ci
-#endif
-shared float Es[4u * FM * WN];          // one 16-row strip per subgroup
-shared uint row_pix[BM];                // destination pixel of each tile row; ~0u past M
-shared uint row_n[BM];                  // its sample
+shared uvec4 As[2u * STAGE];   // [buffer][m][k/8]
+shared uvec4 Bs[2u * STAGE];   // [buffer][n][k/8] (forward) or [buffer][k][n/8] (backward)
+shared uint row_pix[BM];       // destination pixel of each tile row; ~0u past M
+shared uint row_n[BM];         // its sample
 
 // the GEMM's view of the tensors, set once in main() (see conv2d.comp)
 uint SH, SW, SC, DC, KT;
 
-int a_n[A_ROWS];
-int a_y[A_ROWS];
-int a_x[A_ROWS];
-int a_at[A_ROWS];
+// A slot s of this invocation: 8 channels from kq * 8 of tile row tid / 4 + s * (WG / 4)
+int a_n[SLOTS];    // n * SH * SW * SC of the row
+int a_y[SLOTS];    // source y, x of the row's pixel before the tap offset; far outside past M
+int a_x[SLOTS];
+int a_at[SLOTS];   // for the tap being fetched: element offset of the source pixel, or -1
+uvec4 ra[SLOTS], rb[SLOTS];
 
 void set_tap(int ty, int tx)
 {
-    for (uint i = 0u; i < A_ROWS; i++) {
-        int sy = a_y[i] + ty, sx = a_x[i] + tx;
-        a_at[i] = uint(sy) < SH && uint(sx) < SW ? a_n[i] + (sy * int(SW) + sx) * int(SC) : -1;
+    for (uint s = 0u; s < SLOTS; s++) {
+        int sy = a_y[s] + ty, sx = a_x[s] + tx;
+        a_at[s] = uint(sy) < SH && uint(sx) < SW ? a_n[s] + (sy * int(SW) + sx) * int(SC) : -1;
     }
 }
 
-void put8(bool a, uint s, uvec4 v)
+// Gathers this invocation's slots of the slice (current tap, channels c0..c0+BK) into ra, rb.
+void fetch(uint tid, uint tap_off, uint c0, uint n0)
 {
-    f16vec2 p0 = unpackFloat2x16(v.x), p1 = unpackFloat2x16(v.y), p2 = unpackFloat2x16(v.z), p3 = unpackFloat2x16(v.w);
-    if (a) {
-        As[s] = p0.x; As[s + 1u] = p0.y; As[s + 2u] = p1.x; As[s + 3u] = p1.y;
-        As[s + 4u] = p2.x; As[s + 5u] = p2.y; As[s + 6u] = p3.x; As[s + 7u] = p3.y;
-    } else {
-        Bs[s] = p0.x; Bs[s + 1u] = p0.y; Bs[s + 2u] = p1.x; Bs[s + 3u] = p1.y;
-        Bs[s + 4u] = p2.x; Bs[s + 5u] = p2.y; Bs[s + 6u] = p3.x; Bs[s + 7u] = p3.y;
-    }
-}
-
-// As[m][k] = source channel c0 + k of tile row m at the current tap (SC % 8 == 0)
-void stage_a(uint tid, uint c0)
-{
-    const uint kq = tid % 4u, c = c0 + kq * 8u;
-    for (uint i = 0u; i < A_ROWS; i++) {
-        const uint r = tid / 4u + i * 32u;
-        uvec4 v = uvec4(0u);
-        if (a_at[i] >= 0 && c < SC)
-            v = src4[(uint(a_at[i]) + c) / 8u];
-        put8(true, r * (BK + PAD) + kq * 8u, v);
-    }
-}
-
-void stage_b(uint tid, uint tap_off, uint c0, uint n0)
-{
+    const uint kq = tid % 4u;
+    for (uint s = 0u; s < SLOTS; s++) {
+        const uint c = c0 + kq * 8u;
+        ra[s] = a_at[s] >= 0 && c < SC ? src4[(uint(a_at[s]) + c) / 8u] : uvec4(0u);
 #ifdef BACKWARD
-    // Bs[k][n] = w[co = c0 + k][tap][ci = n0 + n]: rows of BN/8 vectors
-    const uint nq = tid % (BN / 8u), gn = n0 + nq * 8u;
-    for (uint k = tid / (BN / 8u); k < BK; k += WG / (BN / 8u)) {
-        const uint c = c0 + k;
-        uvec4 v = uvec4(0u);
-        if (c < SC && gn < DC)
-            v = wt4[(c * KT + tap_off + gn) / 8u];
-        put8(false, k * (BN + PAD) + nq * 8u, v);
-    }
+        // weight element (k = co, n = ci) at co * KT + tap_off + ci: rows of BN / 8 slots
+        const uint k = tid / (BN / 8u) + s * (WG / (BN / 8u)), gn = n0 + (tid % (BN / 8u)) * 8u;
+        rb[s] = c0 + k < SC && gn < DC ? wt4[((c0 + k) * KT + tap_off + gn) / 8u] : uvec4(0u);
 #else
-    // Bs[n][k] = w[co = n0 + n][tap][ci = c0 + k]
-    const uint kq = tid % 4u, c = c0 + kq * 8u;
-    for (uint col = tid / 4u; col < BN; col += 32u) {
-        const uint gn = n0 + col;
-        uvec4 v = uvec4(0u);
-        if (gn < DC && c < SC)
-            v = wt4[(gn * KT + tap_off + c) / 8u];
-        put8(false, col * (BK + PAD) + kq * 8u, v);
-    }
+        // weight element (k = ci, n = co) at co * KT + tap_off + ci
+        const uint gn = n0 + tid / 4u + s * (WG / 4u);
+        rb[s] = gn < DC && c < SC ? wt4[(gn * KT + tap_off + c) / 8u] : uvec4(0u);
 #endif
+    }
+}
+
+void store(uint tid, uint buf)
+{
+    for (uint s = 0u; s < SLOTS; s++) {
+        As[buf + (tid / 4u + s * (WG / 4u)) * KROW + tid % 4u] = ra[s];
+#ifdef BACKWARD
+        Bs[buf + (tid / (BN / 8u) + s * (WG / (BN / 8u))) * RROW + tid % (BN / 8u)] = rb[s];
+#else
+        Bs[buf + (tid / 4u + s * (WG / 4u)) * KROW + tid % 4u] = rb[s];
+#endif
+    }
 }
 
 void main()
 {
-    const uint tid = gl_LocalInvocationID.x;
-    const uint warp = gl_SubgroupID, lane = gl_SubgroupInvocationID;
+    const uint tid = gl_LocalInvocationID.x, warp = gl_SubgroupID, lane = gl_SubgroupInvocationID;
     const uint wm = (warp / 2u) * WM, wn = (warp % 2u) * WN;
     const uint lin = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (lin >= pc.groups)
@@ -140,10 +121,14 @@ void main()
         return;
     const uint P = (pc.H - ry + s - 1u) / s, Q = (pc.W - rx + s - 1u) / s;
     const int row_step = 1, y_off = 0, x_off = 0;
+    // the taps that reach this phase class: ky = ky0, ky0 + s, ...
+    const int ty0 = int(ry + pc.pad_top), tx0 = int(rx + pc.pad_left);
+    const uint ky0 = uint(ty0) % s, kx0 = uint(tx0) % s, kstep = s;
 #else
     SH = pc.H; SW = pc.W; SC = pc.Cin; DC = pc.Cout;
     const uint P = pc.Ho, Q = pc.Wo;
     const int row_step = int(s), y_off = -int(pc.pad_top), x_off = -int(pc.pad_left);
+    const uint ky0 = 0u, kx0 = 0u, kstep = 1u;
 #endif
     KT = pc.kh * pc.kw * pc.Cin;
     const uint M = pc.N * P * Q, PQ = P * Q;
@@ -164,8 +149,8 @@ void main()
             row_n[r] = n;
         }
     }
-    for (uint i = 0u; i < A_ROWS; i++) {
-        const uint gm = m0 + tid / 4u + i * 32u;
+    for (uint i = 0u; i < SLOTS; i++) {
+        const uint gm = m0 + tid / 4u + i * (WG / 4u);
         a_n[i] = 0;
         a_y[i] = -(1 << 30);
         a_x[i] = 0;
@@ -176,75 +161,98 @@ void main()
             a_x[i] = int(q) * row_step + x_off;
         }
     }
-    barrier(); // row tables; the K loop may be empty (a phase class that no tap reaches)
+
+    // slices: taps (ky, kx) outer, BK-channel groups inner; (ky, kx, c0) is the slice fetched next
+    const uint ntaps = (ky0 < pc.kh ? (pc.kh - ky0 + kstep - 1u) / kstep : 0u) *
+                       (kx0 < pc.kw ? (pc.kw - kx0 + kstep - 1u) / kstep : 0u);
+    const uint cslices = (SC + BK - 1u) / BK, nslices = ntaps * cslices;
+    uint ky = ky0, kx = kx0, c0 = 0u;
+#ifdef BACKWARD
+#define SET_TAP() set_tap((ty0 - int(ky)) / int(s), (tx0 - int(kx)) / int(s)) // exact divisions
+#else
+#define SET_TAP() set_tap(int(ky), int(kx))
+#endif
+    if (nslices > 0u) {
+        SET_TAP();
+        fetch(tid, (ky * pc.kw + kx) * pc.Cin, 0u, n0);
+        store(tid, 0u);
+    }
+    barrier(); // slice 0 and the row tables
 
     fcoopmatNV<32, gl_ScopeSubgroup, FM, FN> acc[TM * TN];
     for (uint i = 0u; i < TM * TN; i++)
         acc[i] = fcoopmatNV<32, gl_ScopeSubgroup, FM, FN>(0.0);
 
-#ifdef BACKWARD
-    const int ty0 = int(ry + pc.pad_top), tx0 = int(rx + pc.pad_left);
-    for (uint ky = uint(ty0) % s; ky < pc.kh; ky += s) {
-        for (uint kx = uint(tx0) % s; kx < pc.kw; kx += s) {
-            set_tap((ty0 - int(ky)) / int(s), (tx0 - int(kx)) / int(s)); // exact divisions
-#else
-    for (uint ky = 0u; ky < pc.kh; ky++) {
-        for (uint kx = 0u; kx < pc.kw; kx++) {
-            set_tap(int(ky), int(kx));
-#endif
-            const uint tap_off = (ky * pc.kw + kx) * pc.Cin;
-            for (uint c0 = 0u; c0 < SC; c0 += BK) {
-                stage_a(tid, c0);
-                stage_b(tid, tap_off, c0, n0);
-                barrier();
-                for (uint kk = 0u; kk < BK; kk += FK) {
-                    fcoopmatNV<16, gl_ScopeSubgroup, FM, FK> fa[TM];
-                    fcoopmatNV<16, gl_ScopeSubgroup, FK, FN> fb[TN];
-                    for (uint i = 0u; i < TM; i++)
-                        coopMatLoadNV(fa[i], As, (wm + i * FM) * (BK + PAD) + kk, BK + PAD, false);
-                    for (uint j = 0u; j < TN; j++) {
-#ifdef BACKWARD
-                        coopMatLoadNV(fb[j], Bs, kk * (BN + PAD) + wn + j * FN, BN + PAD, false);
-#else
-                        coopMatLoadNV(fb[j], Bs, (wn + j * FN) * (BK + PAD) + kk, BK + PAD, true);
-#endif
-                    }
-                    for (uint i = 0u; i < TM; i++)
-                        for (uint j = 0u; j < TN; j++)
-                            acc[i * TN + j] = coopMatMulAddNV(fa[i], fb[j], acc[i * TN + j]);
+    uint cur = 0u;
+    for (uint t = 0u; t < nslices; t++) {
+        const bool more = t + 1u < nslices;
+        if (more) {
+            c0 += BK;
+            if (c0 >= SC) {
+                c0 = 0u;
+                kx += kstep;
+                if (kx >= pc.kw) {
+                    kx = kx0;
+                    ky += kstep;
                 }
-                barrier();
+                SET_TAP();
             }
+            fetch(tid, (ky * pc.kw + kx) * pc.Cin, c0, n0);
         }
+        const uint ab = cur * STAGE;
+        for (uint kk = 0u; kk < BK; kk += FK) {
+            fcoopmatNV<16, gl_ScopeSubgroup, FM, FK> fa[TM];
+            fcoopmatNV<16, gl_ScopeSubgroup, FK, FN> fb[TN];
+            for (uint i = 0u; i < TM; i++)
+                coopMatLoadNV(fa[i], As, ab + (wm + i * FM) * KROW + kk / 8u, KROW, false);
+            for (uint j = 0u; j < TN; j++) {
+#ifdef BACKWARD
+                coopMatLoadNV(fb[j], Bs, ab + kk * RROW + (wn + j * FN) / 8u, RROW, false);
+#else
+                coopMatLoadNV(fb[j], Bs, ab + (wn + j * FN) * KROW + kk / 8u, KROW, true);
+#endif
+            }
+            for (uint i = 0u; i < TM; i++)
+                for (uint j = 0u; j < TN; j++)
+                    acc[i * TN + j] = coopMatMulAddNV(fa[i], fb[j], acc[i * TN + j]);
+        }
+        if (more)
+            store(tid, (cur ^ 1u) * STAGE); // that buffer was last read before the previous barrier
+        barrier();
+        cur ^= 1u;
     }
 
-    // epilogue: one 16-row strip of the subgroup's block at a time through shared memory
-    const uint ebase = warp * FM * WN;
+    // epilogue: FM x EW strips of each subgroup's block through As (fp32, 4 per slot)
+    const uint ebase = warp * (FM * EW / 4u);
     for (uint i = 0u; i < TM; i++) {
-        for (uint j = 0u; j < TN; j++)
-            coopMatStoreNV(acc[i * TN + j], Es, ebase + j * FN, WN, false);
-        subgroupMemoryBarrierShared();
-        subgroupBarrier();
-        for (uint e = lane; e < FM * WN; e += 32u) {
-            const uint r = wm + i * FM + e / WN, gn = n0 + wn + e % WN, pix = row_pix[r];
-            if (pix != ~0u && gn < DC) {
-                const uint o = pix * DC + gn;
-                float v = Es[ebase + e];
+        for (uint j0 = 0u; j0 < TN; j0 += EW / FN) {
+            for (uint j = 0u; j < EW / FN; j++)
+                coopMatStoreNV(acc[i * TN + j0 + j], As, ebase + j * (FN / 4u), EW / 4u, false);
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
+            for (uint e = lane; e < FM * EW; e += 32u) {
+                const uint r = wm + i * FM + e / EW, gn = n0 + wn + j0 * FN + e % EW, pix = row_pix[r];
+                if (pix != ~0u && gn < DC) {
+                    const uvec4 q = As[ebase + e / 4u];
+                    const uint bits = (e % 4u) == 0u ? q.x : (e % 4u) == 1u ? q.y : (e % 4u) == 2u ? q.z : q.w;
+                    const uint o = pix * DC + gn;
+                    float v = uintBitsToFloat(bits);
 #ifdef BACKWARD
-                if ((pc.flags & VKTI_CONV_ACCUM) != 0u)
-                    v += float(dst[o]);
+                    if ((pc.flags & VKTI_CONV_ACCUM) != 0u)
+                        v += float(dst[o]);
 #else
-                if ((pc.flags & VKTI_CONV_BIAS) != 0u)
-                    v += float(bias[gn]);
-                if ((pc.flags & VKTI_CONV_BIAS_SAMPLE) != 0u)
-                    v += float(bias[row_n[r] * DC + gn]);
-                if ((pc.flags & VKTI_CONV_RESIDUAL) != 0u)
-                    v += float(res[o]);
+                    if ((pc.flags & VKTI_CONV_BIAS) != 0u)
+                        v += float(bias[gn]);
+                    if ((pc.flags & VKTI_CONV_BIAS_SAMPLE) != 0u)
+                        v += float(bias[row_n[r] * DC + gn]);
+                    if ((pc.flags & VKTI_CONV_RESIDUAL) != 0u)
+                        v += float(res[o]);
 #endif
-                dst[o] = float16_t(v);
+                    dst[o] = float16_t(v);
+                }
             }
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
         }
-        subgroupMemoryBarrierShared();
-        subgroupBarrier();
     }
 }

@@ -11,6 +11,7 @@
 
 #define CONV_MAX_KERNEL 64     /* kernel side and padding limits: far above any SD layer */
 #define CONV_MAX_STRIDE 16
+#define CONV_CM_SHARED 41984   /* bytes of shared memory conv2d_cm.comp declares with 128x128 tiles */
 
 /* sizes of one call; "x" is in (forward) or d_in (backward), "y" out or d_out */
 typedef struct conv_dims {
@@ -114,14 +115,15 @@ static void portable_tiles(int64_t M, int64_t ncols, int64_t kchan, uint32_t spe
 }
 
 /* Tensor cores (conv2d_cm.comp) for f16 storage on a device with the f16 16x8x16 cooperative-matrix
- * shape and 32-wide subgroups when both channel counts are multiples of 8 (its 8-half vector
- * loads); 128x128 tiles when they alone fill the device, else 64x64. Otherwise conv2d.comp. */
+ * shape, 32-wide subgroups and the Vulkan memory model (as matmul_cm) when both channel counts are
+ * multiples of 8 (its 16-byte loads); 128x128 tiles when they alone fill the device, else 64x64.
+ * Otherwise conv2d.comp. */
 static void choose_kernel(vkti_cmd *c, int backward, vkti_dtype dt, const conv_dims *cd, int64_t rows, int64_t ncols,
                           int64_t kchan, int64_t classes, conv_kernel *k)
 {
     const vkti_device_info *info = vkti_gpu_info(vkti_cmd_gpu(c));
-    if (dt == VKTI_F16 && info->coopmat_nv_f16_16x8x16 && info->subgroup_size == 32 &&
-        info->max_shared_memory >= 40 * 1024 && cd->Cin % 8 == 0 && cd->Cout % 8 == 0) {
+    if (dt == VKTI_F16 && info->coopmat_nv_f16_16x8x16 && info->subgroup_size == 32 && info->memory_model &&
+        info->max_shared_memory >= CONV_CM_SHARED && cd->Cin % 8 == 0 && cd->Cout % 8 == 0) {
         int64_t tiles128 = ((rows + 127) / 128) * ((ncols + 127) / 128) * classes;
         int big = tiles128 >= 256;
         k->shader = "conv2d_cm";
