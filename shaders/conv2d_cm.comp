@@ -19,6 +19,7 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_control_flow_attributes : require
 #define STORAGE_F16
 #include "common.glsl"
 #include "pc_conv2d.h"
@@ -67,7 +68,7 @@ uvec4 ra[SLOTS], rb[SLOTS];
 
 void set_tap(int ty, int tx)
 {
-    for (uint s = 0u; s < SLOTS; s++) {
+    [[unroll]] for (uint s = 0u; s < SLOTS; s++) {
         int sy = a_y[s] + ty, sx = a_x[s] + tx;
         a_at[s] = uint(sy) < SH && uint(sx) < SW ? a_n[s] + (sy * int(SW) + sx) * int(SC) : -1;
     }
@@ -77,7 +78,7 @@ void set_tap(int ty, int tx)
 void fetch(uint tid, uint tap_off, uint c0, uint n0)
 {
     const uint kq = tid % 4u;
-    for (uint s = 0u; s < SLOTS; s++) {
+    [[unroll]] for (uint s = 0u; s < SLOTS; s++) {
         const uint c = c0 + kq * 8u;
         ra[s] = a_at[s] >= 0 && c < SC ? src4[(uint(a_at[s]) + c) / 8u] : uvec4(0u);
 #ifdef BACKWARD
@@ -94,7 +95,7 @@ void fetch(uint tid, uint tap_off, uint c0, uint n0)
 
 void store(uint tid, uint buf)
 {
-    for (uint s = 0u; s < SLOTS; s++) {
+    [[unroll]] for (uint s = 0u; s < SLOTS; s++) {
         As[buf + (tid / 4u + s * (WG / 4u)) * KROW + tid % 4u] = ra[s];
 #ifdef BACKWARD
         Bs[buf + (tid / (BN / 8u) + s * (WG / (BN / 8u))) * RROW + tid % (BN / 8u)] = rb[s];
@@ -149,7 +150,7 @@ void main()
             row_n[r] = n;
         }
     }
-    for (uint i = 0u; i < SLOTS; i++) {
+    [[unroll]] for (uint i = 0u; i < SLOTS; i++) {
         const uint gm = m0 + tid / 4u + i * (WG / 4u);
         a_n[i] = 0;
         a_y[i] = -(1 << 30);
@@ -180,7 +181,7 @@ void main()
     barrier(); // slice 0 and the row tables
 
     fcoopmatNV<32, gl_ScopeSubgroup, FM, FN> acc[TM * TN];
-    for (uint i = 0u; i < TM * TN; i++)
+    [[unroll]] for (uint i = 0u; i < TM * TN; i++)
         acc[i] = fcoopmatNV<32, gl_ScopeSubgroup, FM, FN>(0.0);
 
     uint cur = 0u;
@@ -200,20 +201,20 @@ void main()
             fetch(tid, (ky * pc.kw + kx) * pc.Cin, c0, n0);
         }
         const uint ab = cur * STAGE;
-        for (uint kk = 0u; kk < BK; kk += FK) {
+        [[unroll]] for (uint kk = 0u; kk < BK; kk += FK) {
             fcoopmatNV<16, gl_ScopeSubgroup, FM, FK> fa[TM];
             fcoopmatNV<16, gl_ScopeSubgroup, FK, FN> fb[TN];
-            for (uint i = 0u; i < TM; i++)
+            [[unroll]] for (uint i = 0u; i < TM; i++)
                 coopMatLoadNV(fa[i], As, ab + (wm + i * FM) * KROW + kk / 8u, KROW, false);
-            for (uint j = 0u; j < TN; j++) {
+            [[unroll]] for (uint j = 0u; j < TN; j++) {
 #ifdef BACKWARD
                 coopMatLoadNV(fb[j], Bs, ab + kk * RROW + (wn + j * FN) / 8u, RROW, false);
 #else
                 coopMatLoadNV(fb[j], Bs, ab + (wn + j * FN) * KROW + kk / 8u, KROW, true);
 #endif
             }
-            for (uint i = 0u; i < TM; i++)
-                for (uint j = 0u; j < TN; j++)
+            [[unroll]] for (uint i = 0u; i < TM; i++)
+                [[unroll]] for (uint j = 0u; j < TN; j++)
                     acc[i * TN + j] = coopMatMulAddNV(fa[i], fb[j], acc[i * TN + j]);
         }
         if (more)
@@ -224,9 +225,9 @@ void main()
 
     // epilogue: FM x EW strips of each subgroup's block through As (fp32, 4 per slot)
     const uint ebase = warp * (FM * EW / 4u);
-    for (uint i = 0u; i < TM; i++) {
-        for (uint j0 = 0u; j0 < TN; j0 += EW / FN) {
-            for (uint j = 0u; j < EW / FN; j++)
+    [[unroll]] for (uint i = 0u; i < TM; i++) {
+        [[unroll]] for (uint j0 = 0u; j0 < TN; j0 += EW / FN) {
+            [[unroll]] for (uint j = 0u; j < EW / FN; j++)
                 coopMatStoreNV(acc[i * TN + j0 + j], As, ebase + j * (FN / 4u), EW / 4u, false);
             subgroupMemoryBarrierShared();
             subgroupBarrier();

@@ -119,13 +119,14 @@ static void portable_tiles(int64_t M, int64_t ncols, int64_t kchan, uint32_t spe
  * multiples of 8 (its 16-byte loads); 128x128 tiles when they alone fill the device, else 64x64.
  * Otherwise conv2d.comp. */
 static void choose_kernel(vkti_cmd *c, int backward, vkti_dtype dt, const conv_dims *cd, int64_t rows, int64_t ncols,
-                          int64_t kchan, int64_t classes, conv_kernel *k)
+                          int64_t kchan, conv_kernel *k)
 {
     const vkti_device_info *info = vkti_gpu_info(vkti_cmd_gpu(c));
     if (dt == VKTI_F16 && info->coopmat_nv_f16_16x8x16 && info->subgroup_size == 32 && info->memory_model &&
         info->max_shared_memory >= CONV_CM_SHARED && cd->Cin % 8 == 0 && cd->Cout % 8 == 0) {
-        int64_t tiles128 = ((rows + 127) / 128) * ((ncols + 127) / 128) * classes;
-        int big = tiles128 >= 256;
+        /* 64x64 tiles: the 128x128 variant measured 2-3x slower on an H100 (2026-11-26; one
+         * 256-invocation workgroup per multiprocessor hides no latency): kept for tuning */
+        const int big = 0;
         k->shader = "conv2d_cm";
         snprintf(k->variant, sizeof k->variant, "%s%s", backward ? "bwd" : "fwd", big ? "" : "_s");
         k->nspec = 0;
@@ -146,7 +147,7 @@ static int dispatch(vkti_cmd *c, const char *op, int backward, const conv_dims *
                     int nargs)
 {
     conv_kernel k;
-    choose_kernel(c, backward, args[0].t->dtype, cd, rows, ncols, kchan, classes, &k);
+    choose_kernel(c, backward, args[0].t->dtype, cd, rows, ncols, kchan, &k);
     int64_t m_tiles = (rows + k.bm - 1) / k.bm, n_tiles = (ncols + k.bn - 1) / k.bn;
     int64_t groups = m_tiles * n_tiles * classes;
     if (groups > (int64_t)UINT32_MAX)
