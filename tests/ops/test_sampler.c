@@ -2,12 +2,18 @@
  * ancestral, DPM++ 2M) with epsilon and v prediction, with and without guidance, noise, clipping;
  * one and two copies of the next UNet input; f32 and f16 networks; odd sizes and the SD 1.5
  * latent (64 x 64 x 4, guidance batch); a recording replayed over three steps with coefficients
- * rewritten in mapped memory between submissions (DPM++ 2M's history carried on the device); and
- * the decoder-input window. */
+ * rewritten in mapped memory between submissions (DPM++ 2M's history carried on the device); the
+ * decoder-input window; and whole runs of every sampler as src/sample/schedule.h plans them, with a
+ * fake model (the mix op: out = a * in + (t / 1000) * E) between the steps, against the double
+ * reference run and — when tests/fixtures/sampler_reference.safetensors exists — against diffusers'. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/half.h"
 #include "harness.h"
+#include "ops/elementwise.h"
 #include "ops/sampler.h"
 #include "ref/ref_sampler.h"
 
@@ -189,6 +195,191 @@ static void latent_case(th *t, vkti_dtype dt, int64_t B, int64_t h, int64_t w, i
     th_check(t, &to, ref, dt == VKTI_F16 ? TH_F16 : (th_tol){1e-6, 1e-7});
 }
 
+/* ---- whole runs ------------------------------------------------------------------------------ */
+
+/* A run of plan p on the device for B images of n elements: INIT once, then per step the fake
+ * model (mix: row r = a[r] * in + (t / 1000) * E) and the sampler step, one recording replayed with
+ * the coefficients rewritten in mapped memory. With guided, the model gives rows (uncond: a0,
+ * cond: a1) and the step combines them. noise0 [B*n]; noise [steps][B*n] (uploaded per step).
+ * Returns the final x (th_alloc'd) or NULL. */
+static float *gpu_run(th *t, const vkti_sampler_plan *p, vkti_dtype dt, int64_t B, int64_t n, int guided,
+                      const float *noise0, const float *noise, const float *E, float a0, float a1)
+{
+    const int64_t total = B * n, rows = guided ? 2 : 1;
+    vkti_arena *mapped = NULL;
+    vkti_cmd *init = NULL;
+    float *result = NULL;
+    if (!th_ok(t, vkti_arena_create_mapped(t->g, "run", 0, &mapped)) || !th_ok(t, vkti_cmd_create(t->g, &init)))
+        goto done;
+    float *Er = th_alloc(t, sizeof(float) * (size_t)(rows * total));
+    float *zeros = th_alloc(t, sizeof(float) * (size_t)total);
+    if (!Er || !zeros)
+        goto done;
+    for (int64_t r = 0; r < rows * B; r++)
+        memcpy(Er + r * n, E, sizeof(float) * (size_t)n);
+    memset(zeros, 0, sizeof(float) * (size_t)total);
+    vkti_tensor x, hist, in, out, tE, tnz, coef, mcoef;
+    int64_t sx[2] = {B, n}, sr[2] = {rows * B, n}, snz = total, sc = VKTI_SAMPLER_COEFS, sm = 2 * rows * B;
+    if (!th_input(t, &x, VKTI_F32, 2, sx, zeros) || !th_input(t, &hist, VKTI_F32, 2, sx, zeros) ||
+        !th_output(t, &in, dt, 2, sr) || !th_output(t, &out, dt, 2, sr) || !th_input(t, &tE, dt, 2, sr, Er) ||
+        !th_input(t, &tnz, VKTI_F32, 1, &snz, zeros) || !th_ok(t, vkti_arena_tensor(mapped, &coef, VKTI_F32, 1, &sc)) ||
+        !th_ok(t, vkti_arena_tensor(mapped, &mcoef, VKTI_F32, 1, &sm)))
+        goto done;
+    float *c = vkti_tensor_host(&coef), *mc = vkti_tensor_host(&mcoef);
+    unsigned flags = p->flags | (guided ? VKTI_SAMPLER_F_GUIDED : 0u);
+    /* the start */
+    memcpy(c, p->init_coef, sizeof p->init_coef);
+    if (!th_ok(t, vkti_tensor_upload_f32(t->g, &tnz, noise0, total)) || !th_ok(t, vkti_cmd_begin(init)) ||
+        !th_ok(t, vkti_sampler_step_forward(init, &x, &hist, &in, NULL, &tnz, &coef, VKTI_SAMPLER_MODE_INIT,
+                                            VKTI_SAMPLER_F_HIST)) ||
+        !th_ok(t, vkti_cmd_end(init)) || !th_ok(t, vkti_cmd_submit(init, 1)))
+        goto done;
+    /* the steps: one recording */
+    if (!th_begin(t) || !th_ok(t, vkti_mix_forward(t->cmd, &out, &in, &tE, &mcoef)) ||
+        !th_ok(t, vkti_sampler_step_forward(t->cmd, &x, p->mode == VKTI_SAMPLER_MODE_DPMPP_2M ? &hist : NULL, &in, &out,
+                                            (p->flags & VKTI_SAMPLER_F_NOISE) ? &tnz : NULL, &coef, p->mode, flags)) ||
+        !th_ok(t, vkti_cmd_end(t->cmd)))
+        goto done;
+    for (int i = 0; i < p->steps; i++) {
+        memcpy(c, p->coef[i], sizeof p->coef[i]);
+        float s = p->timestep[i] / 1000.0f;
+        for (int64_t r = 0; r < rows * B; r++) {
+            mc[2 * r] = guided && r >= B ? a1 : a0;
+            mc[2 * r + 1] = s;
+        }
+        if ((p->flags & VKTI_SAMPLER_F_NOISE) && !th_ok(t, vkti_tensor_upload_f32(t->g, &tnz, noise + i * total, total)))
+            goto done;
+        if (!th_ok(t, vkti_cmd_submit(t->cmd, 1)))
+            goto done;
+    }
+    result = th_download(t, &x);
+done:
+    th_ok(t, vkti_gpu_wait_idle(t->g));
+    vkti_cmd_free(init);
+    vkti_arena_free(mapped);
+    return result;
+}
+
+typedef struct lin_model {
+    const vkti_sampler_plan *p;
+    const float *E;
+    double a;
+} lin_model;
+
+static void lin_eval(void *user, int step, const double *in, double *out, int64_t n)
+{
+    const lin_model *m = user;
+    double s = m->p->timestep[step] / 1000.0;
+    for (int64_t i = 0; i < n; i++)
+        out[i] = m->a * in[i] + s * m->E[i];
+}
+
+static const char SD15_CONFIG[] = "{\"_class_name\": \"PNDMScheduler\", \"beta_end\": 0.012, \"beta_schedule\": "
+                                  "\"scaled_linear\", \"beta_start\": 0.00085, \"num_train_timesteps\": 1000, "
+                                  "\"set_alpha_to_one\": false, \"steps_offset\": 1, \"clip_sample\": false%s}";
+
+static void run_case(th *t, vkti_sampler sampler, int karras, double eta, vkti_prediction pred, vkti_dtype dt, int guided,
+                     int steps)
+{
+    const int64_t B = guided ? 2 : 1, n = 7 * 9 * 4;
+    if (!th_case(t, "run %s%s%s %s %s %d steps%s", vkti_sampler_name(sampler), karras ? " karras" : "",
+                 eta > 0 ? " eta" : "", pred == VKTI_PREDICT_V ? "v" : "eps", vkti_dtype_name(dt), steps,
+                 guided ? " guided B=2" : ""))
+        return;
+    char json[512];
+    snprintf(json, sizeof json, SD15_CONFIG, pred == VKTI_PREDICT_V ? ", \"prediction_type\": \"v_prediction\"" : "");
+    vkti_noise_schedule ns;
+    vkti_sampling_config cfg;
+    vkti_sampler_plan p;
+    vkti_sampler_settings st = {sampler, steps, eta, karras, 7.5};
+    if (!th_ok(t, vkti_noise_schedule_from_json(&t->diag, &ns, json, strlen(json), "config", VKTI_LINSPACE_FUSED)))
+        return;
+    if (!th_ok(t, vkti_sampling_config_parse(&t->diag, &cfg, json, strlen(json), "config")) ||
+        !th_ok(t, vkti_sampler_plan_init(&t->diag, &p, &ns, &cfg, &st))) {
+        vkti_noise_schedule_free(&ns);
+        return;
+    }
+    float *noise0 = th_alloc(t, sizeof(float) * (size_t)(B * n)), *noise = th_alloc(t, sizeof(float) * (size_t)(steps * B * n));
+    float *E = th_alloc(t, sizeof(float) * (size_t)n);
+    double *ref = th_alloc(t, sizeof(double) * (size_t)(B * n)), *n0 = th_alloc(t, sizeof(double) * (size_t)n),
+           *nz = th_alloc(t, sizeof(double) * (size_t)(steps * n));
+    if (noise0 && noise && E && ref && n0 && nz) {
+        th_fill_normal(t, noise0, B * n, 1.0f);
+        th_fill_normal(t, noise, steps * B * n, 1.0f);
+        th_fill_normal(t, E, n, 1.0f);
+        if (dt == VKTI_F16) /* the model's E is held in f16 */
+            for (int64_t i = 0; i < n; i++)
+                E[i] = vkti_f16_to_f32(vkti_f32_to_f16(E[i]));
+        /* guided: rows a0 = 0.1 and a1 = 0.12 combine to 0.1 + 7.5 * 0.02 */
+        float *got = gpu_run(t, &p, dt, B, n, guided, noise0, noise, E, 0.1f, 0.12f);
+        lin_model m = {&p, E, guided ? 0.1 + 7.5 * 0.02 : 0.1};
+        for (int64_t b = 0; got && b < B; b++) {
+            for (int64_t i = 0; i < n; i++)
+                n0[i] = noise0[b * n + i];
+            for (int s = 0; s < steps; s++)
+                for (int64_t i = 0; i < n; i++)
+                    nz[s * n + i] = noise[(s * B + b) * n + i];
+            ref_sampler_trajectory(ref + b * n, &p, n0, nz, n, lin_eval, &m);
+        }
+        /* f32: TH_F32 holds over 20 steps (float32 against double drifts ~3e-7 of the RMS here);
+         * f16: the model reads the UNet input rounded to f16 at every step, 1e-2 of the RMS */
+        if (got) {
+            double *gd = th_alloc(t, sizeof(double) * (size_t)(B * n));
+            for (int64_t i = 0; gd && i < B * n; i++)
+                gd[i] = got[i];
+            if (gd)
+                th_check_host(t, "final x", gd, ref, B * n, dt == VKTI_F16 ? (th_tol){1e-2, -1} : TH_F32);
+        }
+    }
+    vkti_sampler_plan_free(&p);
+    vkti_noise_schedule_free(&ns);
+}
+
+/* diffusers' own runs (tests/fixtures/sampler_reference.safetensors) replayed on the device */
+static void fixture_cases(th *t)
+{
+    ref_sampler_fixture f;
+    char why[1024];
+    int rc = ref_sampler_fixture_open(&f, NULL, why, sizeof why);
+    if (rc == 0) {
+        if (th_case(t, "diffusers fixture"))
+            printf("SKIP %s\n", why);
+        return;
+    }
+    if (rc < 0) {
+        if (th_case(t, "diffusers fixture"))
+            th_fail(t, "%s", why);
+        return;
+    }
+    for (int k = 0; k < f.ncases; k++) {
+        const ref_sampler_case *c = &f.cases[k];
+        if (!th_case(t, "diffusers %s", c->name))
+            continue;
+        vkti_noise_schedule ns;
+        vkti_sampling_config cfg;
+        vkti_sampler_plan p;
+        vkti_sampler_settings st = {c->sampler, c->steps, c->eta, c->karras, 1.0};
+        if (!th_ok(t, vkti_noise_schedule_from_json(&t->diag, &ns, c->config, strlen(c->config), c->name, VKTI_LINSPACE_FUSED)))
+            continue;
+        if (th_ok(t, vkti_sampling_config_parse(&t->diag, &cfg, c->config, strlen(c->config), c->name)) &&
+            th_ok(t, vkti_sampler_plan_init(&t->diag, &p, &ns, &cfg, &st))) {
+            float *got = gpu_run(t, &p, VKTI_F32, 1, f.n, 0, f.noise0, f.noise, f.E, 0.1f, 0.1f);
+            double *want = th_alloc(t, sizeof(double) * (size_t)f.n), *gd = th_alloc(t, sizeof(double) * (size_t)f.n);
+            for (int64_t i = 0; got && want && gd && i < f.n; i++) {
+                want[i] = c->x[(int64_t)c->steps * f.n + i];
+                gd[i] = got[i];
+            }
+            /* the same float32 operations in the same order; what differs is the device's division
+             * (2.5 ulp allowed), exp/log of the C library, and the fake model's fused multiply-add */
+            if (got && want && gd)
+                th_check_host(t, "final x vs diffusers", gd, want, f.n, (th_tol){1e-4, -1});
+            vkti_sampler_plan_free(&p);
+        }
+        vkti_noise_schedule_free(&ns);
+    }
+    ref_sampler_fixture_close(&f);
+}
+
 TH_SUITE(sampler)
 {
     for (int d = 0; d < 2; d++) {
@@ -215,5 +406,15 @@ TH_SUITE(sampler)
         latent_case(t, dt, 3, 7, 5, 2, 0, 0, 7, 5);
         latent_case(t, dt, 2, 13, 11, 1, 3, 4, 6, 5);
         latent_case(t, dt, 1, 64, 64, 0, 0, 0, 64, 64);
+        for (int pred = 0; pred < 2; pred++) {
+            vkti_prediction pr = pred ? VKTI_PREDICT_V : VKTI_PREDICT_EPSILON;
+            run_case(t, VKTI_SAMPLER_DDIM, 0, 0.0, pr, dt, 0, 20);
+            run_case(t, VKTI_SAMPLER_DDIM, 0, 0.5, pr, dt, 1, 20);
+            run_case(t, VKTI_SAMPLER_EULER_A, 0, 0.0, pr, dt, 0, 20);
+            run_case(t, VKTI_SAMPLER_EULER_A, 0, 0.0, pr, dt, 1, 9);
+            run_case(t, VKTI_SAMPLER_DPMPP_2M, 0, 0.0, pr, dt, 1, 20);
+            run_case(t, VKTI_SAMPLER_DPMPP_2M, 1, 0.0, pr, dt, 0, 12);
+        }
     }
+    fixture_cases(t);
 }

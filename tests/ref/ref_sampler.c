@@ -144,6 +144,10 @@ int ref_sampler_fixture_open(ref_sampler_fixture *f, const char *path, char *why
     char def[1024];
     if (!path) {
         const char *src = getenv("VKTI_SOURCE_DIR");
+#ifdef VKTI_TEST_SOURCE_DIR
+        if (!src)
+            src = VKTI_TEST_SOURCE_DIR;
+#endif
         snprintf(def, sizeof def, "%s/tests/fixtures/sampler_reference.safetensors", src ? src : ".");
         path = def;
     }
