@@ -31,5 +31,7 @@ int cmd_devices(int argc, char **argv, const cli_globals *g);
 int cmd_selftest(int argc, char **argv, const cli_globals *g);
 int cmd_bench(int argc, char **argv, const cli_globals *g);
 int cmd_inspect(int argc, char **argv, const cli_globals *g);
+/* `vkti inspect MODEL` (cmd_inspect_model.c): tokenizer_dir is --tokenizer, or NULL */
+int cmd_inspect_model(const char *path, const char *tokenizer_dir, const cli_globals *g);
 
 #endif
