@@ -145,10 +145,14 @@ static int infer_unet(const ictx *c, vkti_sd_family family, int v_prediction, vk
             layers = 0;
             continue;
         }
+        /* a resnet: its width from conv1 or, when that is what is missing, conv2 (the tables then
+         * report the missing tensor with its shape) */
         const vkti_io_tensor *conv1 = find(c, U "input_blocks.%d.0.in_layers.2.weight", idx);
         if (!conv1 || conv1->ndim != 4)
-            return vkti_fail(c->d, VKTI_E_FORMAT, "%s: input_blocks.%d is neither a resnet (in_layers.2.weight) nor a "
-                                                  "downsampler (op.weight)", c->src, idx);
+            conv1 = find(c, U "input_blocks.%d.0.out_layers.3.weight", idx);
+        if (!conv1 || conv1->ndim != 4)
+            return vkti_fail(c->d, VKTI_E_FORMAT, "%s: input_blocks.%d is neither a resnet (in_layers.2.weight, "
+                                                  "out_layers.3.weight) nor a downsampler (op.weight)", c->src, idx);
         if (nb >= VKTI_SD_MAX_BLOCKS || layers >= VKTI_SD_MAX_LAYERS)
             return vkti_fail(c->d, VKTI_E_FORMAT, "%s: more than %d blocks or %d resnets per block", c->src,
                              VKTI_SD_MAX_BLOCKS, VKTI_SD_MAX_LAYERS);
@@ -160,7 +164,7 @@ static int infer_unet(const ictx *c, vkti_sd_family family, int v_prediction, vk
             snprintf(pre, sizeof pre, U "input_blocks.%d.1.transformer_blocks.", idx);
             u->transformer_layers_per_block[nb] = attn ? count_indexed(c, pre, ".norm1.weight", VKTI_SD_MAX_LAYERS) : 1;
         } else if (attn != (u->down_block_types[nb] == VKTI_UNET_CROSS_ATTN_DOWN_BLOCK_2D)) {
-            return vkti_fail(c->d, VKTI_E_UNSUPPORTED, "%s: down block %d mixes layers with and without attention", c->src,
+            return vkti_fail(c->d, VKTI_E_FORMAT, "%s: down block %d mixes layers with and without attention", c->src,
                              nb);
         }
         if (attn && linear < 0) {
@@ -182,7 +186,7 @@ static int infer_unet(const ictx *c, vkti_sd_family family, int v_prediction, vk
     for (int i = 1; i < nb; i++)
         u->layers_is_list |= u->layers_per_block[i] != u->layers_per_block[0];
     if (!has(c, "%s", U "middle_block.1.proj_in.weight"))
-        return vkti_fail(c->d, VKTI_E_UNSUPPORTED, "%s: the UNet's middle block has no transformer (middle_block.1); vkti "
+        return vkti_fail(c->d, VKTI_E_FORMAT, "%s: the UNet's middle block has no transformer (middle_block.1); vkti "
                                                    "supports UNetMidBlock2DCrossAttn", c->src);
     if (linear < 0) {
         const vkti_io_tensor *p = find(c, "%s", U "middle_block.1.proj_in.weight");
@@ -312,18 +316,18 @@ int vkti_ldm_infer(vkti_diag *d, const vkti_io_tensor *s, size_t n, int64_t glob
     ictx c = {d, s, n, src};
     /* what it is not */
     if (vkti_ldm_has_prefix(s, n, "conditioner.embedders."))
-        return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: an SDXL checkpoint (conditioner.embedders.*); vkti supports Stable "
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: an SDXL checkpoint (conditioner.embedders.*); vkti supports Stable "
                                                 "Diffusion 1.x and 2.x", src);
     if (vkti_ldm_has_prefix(s, n, U "label_emb."))
-        return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: the UNet has a class/size embedding (label_emb: SDXL or an upscaler); "
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: the UNet has a class/size embedding (label_emb: SDXL or an upscaler); "
                                                 "vkti supports Stable Diffusion 1.x and 2.x", src);
     if (!vkti_ldm_lookup(s, n, U "input_blocks.0.0.weight")) {
         if (vkti_ldm_lookup(s, n, "conv_in.weight") && vkti_ldm_has_prefix(s, n, "down_blocks."))
-            return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: a lone diffusers UNet file; give the whole diffusers folder "
+            return vkti_fail(d, VKTI_E_FORMAT, "%s: a lone diffusers UNet file; give the whole diffusers folder "
                                                     "(the one with model_index.json)", src);
         if (vkti_ldm_has_prefix(s, n, U "joint_blocks.") || vkti_ldm_has_prefix(s, n, "joint_blocks.") ||
             vkti_ldm_has_prefix(s, n, U "double_blocks.") || vkti_ldm_has_prefix(s, n, "double_blocks."))
-            return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: a diffusion-transformer checkpoint (SD3 / Flux); vkti supports "
+            return vkti_fail(d, VKTI_E_FORMAT, "%s: a diffusion-transformer checkpoint (SD3 / Flux); vkti supports "
                                                     "Stable Diffusion 1.x and 2.x", src);
         return vkti_fail(d, VKTI_E_FORMAT, "%s: not a Stable Diffusion checkpoint: no tensor %sinput_blocks.0.0.weight "
                                            "(the original layout's UNet)%s", src, U,
@@ -346,7 +350,7 @@ int vkti_ldm_infer(vkti_diag *d, const vkti_io_tensor *s, size_t n, int64_t glob
                      "its text encoder is OpenCLIP (cond_stage_model.model.*); epsilon prediction, as diffusers "
                      "decides for global_step 875000 (SD 2.0-base)");
     } else if (vkti_ldm_has_prefix(s, n, "cond_stage_model.")) {
-        return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: its text encoder (cond_stage_model.*) is neither OpenAI CLIP "
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: its text encoder (cond_stage_model.*) is neither OpenAI CLIP "
                                                 "(cond_stage_model.transformer.text_model.*) nor OpenCLIP "
                                                 "(cond_stage_model.model.*)", src);
     } else {

@@ -509,7 +509,7 @@ static int check_model_index(vkti_diag *d, vkti_model *m, const char *root)
         vkti_quote(q, sizeof q, cls->valuestring, strlen(cls->valuestring));
         if (strstr(cls->valuestring, "XL") || strstr(cls->valuestring, "3") || strstr(cls->valuestring, "Flux")) {
             cJSON_Delete(j);
-            return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: the pipeline is %s; vkti supports Stable Diffusion 1.x and 2.x "
+            return vkti_fail(d, VKTI_E_FORMAT, "%s: the pipeline is %s; vkti supports Stable Diffusion 1.x and 2.x "
                                                     "(StableDiffusionPipeline)", path, q);
         }
         note(d, m, "model_index.json names %s; reading its unet, text_encoder and vae as StableDiffusionPipeline's", q);
@@ -755,14 +755,14 @@ static int cross_check(vkti_diag *d, const vkti_model *m)
                          u->cross_attention_dim, m->text_encoder.hidden_size);
     if (u->in_channels != m->vae.latent_channels) {
         if (u->in_channels == 9)
-            return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: the UNet takes 9 input channels: an inpainting model; vkti trains "
+            return vkti_fail(d, VKTI_E_FORMAT, "%s: the UNet takes 9 input channels: an inpainting model; vkti trains "
                                                     "on text-to-image models (%d latent channels)",
                              m->path, m->vae.latent_channels);
-        return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: the UNet takes %d input channels but the VAE's latents have %d", m->path,
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: the UNet takes %d input channels but the VAE's latents have %d", m->path,
                          u->in_channels, m->vae.latent_channels);
     }
     if (u->out_channels != m->vae.latent_channels)
-        return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: the UNet predicts %d channels but the VAE's latents have %d", m->path,
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: the UNet predicts %d channels but the VAE's latents have %d", m->path,
                          u->out_channels, m->vae.latent_channels);
     return VKTI_OK;
 }

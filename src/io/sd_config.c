@@ -229,7 +229,7 @@ static int jfixed(const jcfg *j, const char *key, const char *want, int want_fal
         snprintf(supported, sizeof supported, "\"%s\"", want);
     else
         snprintf(supported, sizeof supported, "%s", want_false ? "false" : "null");
-    return vkti_fail(j->d, VKTI_E_UNSUPPORTED, "%s: \"%s\" is %s; vkti supports only %s%s%s", j->src, key,
+    return vkti_fail(j->d, VKTI_E_FORMAT, "%s: \"%s\" is %s; vkti supports only %s%s%s", j->src, key,
                      jshow(v, buf, sizeof buf), supported, hint ? " — " : "", hint ? hint : "");
 }
 
@@ -240,7 +240,7 @@ static int jfixed_num(const jcfg *j, const char *key, double want)
     char buf[80];
     if (!v || (cJSON_IsNumber(v) && v->valuedouble == want))
         return VKTI_OK;
-    return vkti_fail(j->d, VKTI_E_UNSUPPORTED, "%s: \"%s\" is %s; vkti supports only %g", j->src, key,
+    return vkti_fail(j->d, VKTI_E_FORMAT, "%s: \"%s\" is %s; vkti supports only %g", j->src, key,
                      jshow(v, buf, sizeof buf), want);
 }
 
@@ -265,7 +265,7 @@ static int jnames(const jcfg *j, const char *key, int n, const char *const *name
             if (!strcmp(e->valuestring, names[k]))
                 found = k;
         if (found < 0)
-            return vkti_fail(j->d, VKTI_E_UNSUPPORTED, "%s: \"%s\"[%d] is %s; vkti supports %s", j->src, key, i,
+            return vkti_fail(j->d, VKTI_E_FORMAT, "%s: \"%s\"[%d] is %s; vkti supports %s", j->src, key, i,
                              jshow(e, buf, sizeof buf), what);
         out[i] = values[found];
     }
@@ -279,7 +279,7 @@ static int jclass(const jcfg *j, const char *want, const char *what)
     char buf[80];
     if (!v || (cJSON_IsString(v) && !strcmp(v->valuestring, want)))
         return VKTI_OK;
-    return vkti_fail(j->d, VKTI_E_UNSUPPORTED, "%s: \"_class_name\" is %s; %s must be a %s", j->src,
+    return vkti_fail(j->d, VKTI_E_FORMAT, "%s: \"_class_name\" is %s; %s must be a %s", j->src,
                      jshow(v, buf, sizeof buf), what, want);
 }
 
@@ -368,10 +368,10 @@ int vkti_unet_config_check(vkti_diag *d, vkti_unet_config *c, const char *src)
         return vkti_fail(d, VKTI_E_FORMAT, "%s: cross_attention_dim %d out of range (1 to %d)", src,
                          c->cross_attention_dim, VKTI_SD_MAX_CHANNELS);
     if ((c->conv_in_kernel != 1 && c->conv_in_kernel != 3) || (c->conv_out_kernel != 1 && c->conv_out_kernel != 3))
-        return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: conv_in_kernel %d, conv_out_kernel %d; vkti supports 3 (or 1)", src,
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: conv_in_kernel %d, conv_out_kernel %d; vkti supports 3 (or 1)", src,
                          c->conv_in_kernel, c->conv_out_kernel);
     if (c->downsample_padding != 1)
-        return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"downsample_padding\" is %d; vkti supports only 1", src,
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: \"downsample_padding\" is %d; vkti supports only 1", src,
                          c->downsample_padding);
     if (!(c->norm_eps > 0 && c->norm_eps < 1) || !(c->mid_block_scale_factor > 0 && c->mid_block_scale_factor < 1e6))
         return vkti_fail(d, VKTI_E_FORMAT, "%s: norm_eps %g or mid_block_scale_factor %g out of range", src,
@@ -381,7 +381,7 @@ int vkti_unet_config_check(vkti_diag *d, vkti_unet_config *c, const char *src)
     if (c->freq_shift < 0 || c->freq_shift > 10000)
         return vkti_fail(d, VKTI_E_FORMAT, "%s: freq_shift %d out of range", src, c->freq_shift);
     if (c->mid_block_type != VKTI_UNET_MID_CROSS_ATTN)
-        return vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: unknown mid block type", src);
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: unknown mid block type", src);
     for (int i = 0; i < n; i++) {
         const int ch = c->block_out_channels[i];
         if (ch < 1 || ch > VKTI_SD_MAX_CHANNELS)
@@ -405,11 +405,16 @@ int vkti_unet_config_check(vkti_diag *d, vkti_unet_config *c, const char *src)
             return vkti_fail(d, VKTI_E_FORMAT, "%s: attention_head_dim[%d] (the number of heads, in diffusers' legacy "
                                                "naming) is %d; it must be from 1 to %d", src, i, h, VKTI_SD_MAX_HEADS);
         if (ch % h)
-            return vkti_fail(d, VKTI_E_UNSUPPORTED,
+            return vkti_fail(d, VKTI_E_FORMAT,
                              "%s: attention_head_dim[%d] is %d heads (diffusers' legacy naming: it counts heads), which "
                              "do not divide block_out_channels[%d] = %d; vkti needs the width to split evenly into heads",
                              src, i, h, i, ch);
         c->head_dim[i] = ch / h;
+    }
+    for (int i = n; i < VKTI_SD_MAX_BLOCKS; i++) { /* one canonical form: nothing past the last block */
+        c->down_block_types[i] = c->up_block_types[i] = VKTI_UNET_DOWN_BLOCK_2D;
+        c->block_out_channels[i] = c->layers_per_block[i] = c->transformer_layers_per_block[i] = 0;
+        c->heads[i] = c->head_dim[i] = 0;
     }
     if (c->time_embedding_dim_set) {
         if (c->time_embedding_dim < 1 || c->time_embedding_dim > 4 * VKTI_SD_MAX_CHANNELS)
@@ -462,18 +467,18 @@ int vkti_unet_config_parse(vkti_diag *d, vkti_unet_config *c, const char *json, 
         for (const cJSON *e = cJSON_IsArray(v) ? v->child : NULL; e; e = e->next)
             all_false &= cJSON_IsFalse(e);
         if (!all_false) {
-            rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"only_cross_attention\" is %s; vkti supports only false", src,
+            rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"only_cross_attention\" is %s; vkti supports only false", src,
                            jshow(v, buf, sizeof buf));
             goto done;
         }
     }
     if ((v = jget(j, "act_fn")) && !(cJSON_IsString(v) && (!strcmp(v->valuestring, "silu") || !strcmp(v->valuestring, "swish")))) {
-        rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"act_fn\" is %s; vkti supports \"silu\" (\"swish\")", src,
+        rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"act_fn\" is %s; vkti supports \"silu\" (\"swish\")", src,
                        jshow(v, buf, sizeof buf));
         goto done;
     }
     if ((v = jget(j, "norm_num_groups")) && cJSON_IsNull(v)) {
-        rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"norm_num_groups\" is null (no output norm); vkti needs a number", src);
+        rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"norm_num_groups\" is null (no output norm); vkti needs a number", src);
         goto done;
     }
     if ((v = jget(j, "block_out_channels"))) {
@@ -514,7 +519,7 @@ int vkti_unet_config_parse(vkti_diag *d, vkti_unet_config *c, const char *json, 
         if (cJSON_GetArraySize(v) != 2 || (rc = jint_list(j, "sample_size", 2, 1, VKTI_SD_MAX_SAMPLE, 0, hw, &is_list)))
             rc = rc ? rc : vkti_fail(d, VKTI_E_FORMAT, "%s: \"sample_size\" must be a number or [height, width]", src);
         else if (hw[0] != hw[1])
-            rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"sample_size\" is [%d, %d]; vkti supports square samples", src,
+            rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"sample_size\" is [%d, %d]; vkti supports square samples", src,
                            hw[0], hw[1]);
         if (rc)
             goto done;
@@ -546,7 +551,7 @@ int vkti_unet_config_parse(vkti_diag *d, vkti_unet_config *c, const char *json, 
             goto done;
         for (int i = 1; i < n; i++)
             if (dims[i] != dims[0]) {
-                rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"cross_attention_dim\" differs between blocks; vkti supports "
+                rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"cross_attention_dim\" differs between blocks; vkti supports "
                                                       "one text width for the whole UNet", src);
                 goto done;
             }
@@ -599,20 +604,21 @@ int vkti_clip_text_config_parse(vkti_diag *d, vkti_clip_text_config *c, const ch
     jcfg jc = {d, src, root}, *j = &jc;
     const cJSON *v;
     char buf[80];
+    memset(c, 0, sizeof *c);
     if ((v = jget(j, "architectures")) && !cJSON_IsNull(v)) {
         int ok = cJSON_IsArray(v) && cJSON_GetArraySize(v) == 1 && cJSON_IsString(v->child) &&
                  !strcmp(v->child->valuestring, "CLIPTextModel");
         if (!ok) {
             const int with_proj = cJSON_IsArray(v) && cJSON_IsString(v->child) &&
                                   !strcmp(v->child->valuestring, "CLIPTextModelWithProjection");
-            rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"architectures\" is %s; vkti supports [\"CLIPTextModel\"]%s", src,
+            rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"architectures\" is %s; vkti supports [\"CLIPTextModel\"]%s", src,
                            jshow(v, buf, sizeof buf),
                            with_proj ? " (CLIPTextModelWithProjection is SDXL's second text encoder)" : "");
             goto done;
         }
     }
     if ((v = jget(j, "model_type")) && !(cJSON_IsString(v) && !strcmp(v->valuestring, "clip_text_model"))) {
-        rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"model_type\" is %s; vkti reads a CLIP text encoder config "
+        rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"model_type\" is %s; vkti reads a CLIP text encoder config "
                                               "(\"clip_text_model\")", src, jshow(v, buf, sizeof buf));
         goto done;
     }
@@ -623,7 +629,7 @@ int vkti_clip_text_config_parse(vkti_diag *d, vkti_clip_text_config *c, const ch
         else if (cJSON_IsString(v) && !strcmp(v->valuestring, "gelu"))
             c->hidden_act = VKTI_CLIP_GELU;
         else {
-            rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"hidden_act\" is %s; vkti supports \"quick_gelu\" (SD 1.x) and "
+            rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"hidden_act\" is %s; vkti supports \"quick_gelu\" (SD 1.x) and "
                                                   "\"gelu\" (SD 2.x)", src, jshow(v, buf, sizeof buf));
             goto done;
         }
@@ -695,7 +701,7 @@ int vkti_vae_config_parse(vkti_diag *d, vkti_vae_config *c, const char *json, si
         (rc = jfixed(j, "latents_std", NULL, 0, "per-channel latent statistics (SDXL-derived VAEs) are not supported")))
         goto done;
     if ((v = jget(j, "act_fn")) && !(cJSON_IsString(v) && (!strcmp(v->valuestring, "silu") || !strcmp(v->valuestring, "swish")))) {
-        rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"act_fn\" is %s; vkti supports \"silu\"", src, jshow(v, buf, sizeof buf));
+        rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"act_fn\" is %s; vkti supports \"silu\"", src, jshow(v, buf, sizeof buf));
         goto done;
     }
     if ((v = jget(j, "block_out_channels"))) {
@@ -729,7 +735,7 @@ int vkti_vae_config_parse(vkti_diag *d, vkti_vae_config *c, const char *json, si
         if (cJSON_GetArraySize(v) != 2 || (rc = jint_list(j, "sample_size", 2, 1, VKTI_SD_MAX_SAMPLE, 0, hw, &is_list)))
             rc = rc ? rc : vkti_fail(d, VKTI_E_FORMAT, "%s: \"sample_size\" must be a number or [height, width]", src);
         else if (hw[0] != hw[1])
-            rc = vkti_fail(d, VKTI_E_UNSUPPORTED, "%s: \"sample_size\" is [%d, %d]; vkti supports square samples", src,
+            rc = vkti_fail(d, VKTI_E_FORMAT, "%s: \"sample_size\" is [%d, %d]; vkti supports square samples", src,
                            hw[0], hw[1]);
         if (rc)
             goto done;

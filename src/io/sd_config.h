@@ -9,7 +9,8 @@
  * implement is refused with its name, its value and what vkti supports (SDXL's
  * addition_embed_type "text_time", class embeddings, resnet_time_scale_shift "scale_shift", other
  * block or attention types...). Integers must be exact whole numbers inside the VKTI_SD_MAX_*
- * limits; a wrong JSON type is refused with the key named.
+ * limits; a wrong JSON type is refused with the key named. Every refusal is VKTI_E_FORMAT (the
+ * user's file is not one vkti reads: exit code 1).
  *
  * diffusers' legacy attention naming (unet_2d_condition.py): "attention_head_dim" holds the number
  * of attention HEADS of each block (SD 1.x's 8 is 8 heads of 40/80/160 channels; SD 2.x's
