@@ -11,7 +11,8 @@
  *   --dtype f32|f16|bf16   weight dtype (tiny: f32, sd15: f16)
  *   --fp16-variant         also write the diffusers *.fp16.safetensors variants
  *   --tokenizer-from DIR   vocab.json + merges.txt to copy into DIR/tokenizer/ (tiny presets:
- *                          tests/data/tokenizer/tiny of the source tree; sd15: none)
+ *                          tests/data/tokenizer/tiny of the source tree; sd15: $VKTI_CLIP_VOCAB,
+ *                          else none)
  *   --prediction epsilon|v_prediction
  *   sizes: --unet-channels A,B,.. --unet-layers N --heads N|A,B,.. --groups N
  *          --context N (text width = cross-attention width) --text-layers N --text-heads N
@@ -200,6 +201,11 @@ int main(int argc, char **argv)
         const char *src = vkti_env("VKTI_SOURCE_DIR");
         snprintf(tokdir, sizeof tokdir, "%s/tests/data/tokenizer/tiny", src ? src : VKTI_SOURCE_DIR);
         tok = tokdir;
+    } else if (!tok) {
+        tok = vkti_env("VKTI_CLIP_VOCAB"); /* CLIP's vocab.json + merges.txt, as the tokenizer tests use */
+        if (!tok)
+            fprintf(stderr, "make_tiny_sd: no tokenizer/ folder (pass --tokenizer-from DIR with CLIP's vocab.json "
+                            "and merges.txt, or set VKTI_CLIP_VOCAB)\n");
     }
     s.tokenizer_from = tok;
     if (!single && tiny && !no_single) {

@@ -233,17 +233,21 @@ static int infer_text(const ictx *c, vkti_sd_family family, vkti_clip_text_confi
     const vkti_io_tensor *tok, *pos, *fc1;
     int rc;
     if (family == VKTI_SD_FAMILY_SD1) {
-#define T1 "cond_stage_model.transformer.text_model."
-        if ((rc = need(c, T1 "embeddings.token_embedding.weight", 2, &tok)) ||
-            (rc = need(c, T1 "embeddings.position_embedding.weight", 2, &pos)) ||
-            (rc = need(c, T1 "encoder.layers.0.mlp.fc1.weight", 2, &fc1)))
+        /* transformers' CLIPTextModel names, under text_model. (older files: without it) */
+        const char *T1 = has(c, "%s", "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight")
+                             ? "cond_stage_model.transformer.text_model."
+                             : "cond_stage_model.transformer.";
+        char name[3][128];
+        snprintf(name[0], sizeof name[0], "%sembeddings.token_embedding.weight", T1);
+        snprintf(name[1], sizeof name[1], "%sembeddings.position_embedding.weight", T1);
+        snprintf(name[2], sizeof name[2], "%sencoder.layers.0.mlp.fc1.weight", T1);
+        if ((rc = need(c, name[0], 2, &tok)) || (rc = need(c, name[1], 2, &pos)) || (rc = need(c, name[2], 2, &fc1)))
             return rc;
         t->num_hidden_layers = 0;
         while (t->num_hidden_layers <= VKTI_SD_MAX_TEXT_LAYERS &&
-               has(c, T1 "encoder.layers.%d.layer_norm1.weight", t->num_hidden_layers))
+               has(c, "%sencoder.layers.%d.layer_norm1.weight", T1, t->num_hidden_layers))
             t->num_hidden_layers++;
         t->hidden_act = VKTI_CLIP_QUICK_GELU;
-#undef T1
     } else {
 #define T2 "cond_stage_model.model."
         if ((rc = need(c, T2 "token_embedding.weight", 2, &tok)) || (rc = need(c, T2 "positional_embedding", 2, &pos)) ||
@@ -333,7 +337,8 @@ int vkti_ldm_infer(vkti_diag *d, const vkti_io_tensor *s, size_t n, int64_t glob
                                            "(the original layout's UNet)%s", src, U,
                          n ? "" : "; the file holds no tensors");
     }
-    if (vkti_ldm_lookup(s, n, "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight")) {
+    if (vkti_ldm_lookup(s, n, "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight") ||
+        vkti_ldm_lookup(s, n, "cond_stage_model.transformer.embeddings.token_embedding.weight")) {
         out->family = VKTI_SD_FAMILY_SD1;
         snprintf(out->reason, sizeof out->reason, "its text encoder is OpenAI CLIP "
                                                   "(cond_stage_model.transformer.*); epsilon prediction");

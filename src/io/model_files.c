@@ -261,6 +261,13 @@ static int resolve(vkti_diag *d, vkti_model *m, vkti_sd_component comp, const vk
         const vkti_io_tensor *t = vkti_ldm_lookup(list, n, name);
         if (!t && !ldm && comp == VKTI_SD_TEXT_ENCODER && !strncmp(name, "text_model.", 11))
             t = vkti_ldm_lookup(list, n, name + 11); /* transformers >= 5.6 saves CLIPTextModel unwrapped */
+        static const char sd1_text[] = "cond_stage_model.transformer.text_model.";
+        if (!t && ldm && !strncmp(name, sd1_text, sizeof sd1_text - 1)) {
+            /* checkpoints saved with old transformers lack text_model. (AUTOMATIC1111 renames them too) */
+            char old[VKTI_SD_NAME_MAX + 32];
+            snprintf(old, sizeof old, "cond_stage_model.transformer.%s", name + sizeof sd1_text - 1);
+            t = vkti_ldm_lookup(list, n, old);
+        }
         int64_t file_shape[4];
         const int file_ndim = ldm ? vkti_sd_ldm_shape(e, file_shape) : e->ndim;
         if (!ldm)

@@ -564,6 +564,46 @@ static void check_variants(void)
     vkti_model_close(&full);
 }
 
+/* A single file saved with old transformers: its CLIP names lack "text_model." */
+static void check_old_clip_names(void)
+{
+    vkti_diag d = {0};
+    char p[4400];
+    path_of(p, "oldclip.safetensors");
+    if (make("tiny", 4, "oldclip", NULL))
+        return;
+    vkti_safetensors st;
+    uint8_t *copy;
+    size_t size;
+    if (vkti_file_read(&d, p, (size_t)1 << 30, &copy, &size) || vkti_safetensors_parse(&d, &st, p, copy, size))
+        return;
+    vkti_io_tensor *t = calloc(st.count, sizeof *t);
+    char (*names)[VKTI_SD_NAME_MAX] = calloc(st.count, sizeof *names);
+    static const char prefix[] = "cond_stage_model.transformer.text_model.";
+    for (size_t i = 0; i < st.count; i++) {
+        t[i] = st.tensors[i];
+        if (!strncmp(t[i].name, prefix, sizeof prefix - 1)) {
+            snprintf(names[i], sizeof names[i], "cond_stage_model.transformer.%s", t[i].name + sizeof prefix - 1);
+            t[i].name = names[i];
+        }
+    }
+    int rc = vkti_safetensors_write(&d, p, t, st.count, NULL, 0); /* no configs: inferred */
+    free(t);
+    free(names);
+    vkti_safetensors_close(&st);
+    free(copy);
+    vkti_model a, b;
+    if (rc || open_model(&a, "oldclip", NULL, NULL))
+        return;
+    char msg[VKTI_MSG_MAX], why[256] = "";
+    rc = open_model(&b, "oldclip.safetensors", NULL, msg);
+    CHECK(rc == 0 && b.family == VKTI_SD_FAMILY_SD1 && same_tensors(&a, &b, why, sizeof why),
+          "CLIP names without text_model. (old transformers): %s%s", rc ? msg : "", why);
+    if (!rc)
+        vkti_model_close(&b);
+    vkti_model_close(&a);
+}
+
 static void check_fingerprints(void)
 {
     vkti_model a, b;
@@ -688,6 +728,7 @@ int main(void)
     check_broken();
     check_mismatched();
     check_variants();
+    check_old_clip_names();
     check_fingerprints();
     check_tokenizer();
     if (!failed)
