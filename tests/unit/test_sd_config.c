@@ -4,11 +4,17 @@
  * 859,520,964 / 123,060,480 / 83,653,863 parameters) and SD 2.1's; spot checks of LDM names and
  * shapes of real checkpoints; diffusers' head arithmetic and up-block channel arithmetic; every
  * config round-trips through its JSON; hostile and unsupported configs (wrong types, absurd sizes,
- * SDXL and other architectures) are refused with the key named. */
+ * SDXL and other architectures) are refused with the key named. When
+ * tests/data/models/sd_tables.json is there (tools/ref/check_sd_layouts.py --tables, on the GPU
+ * machine: the parameters diffusers and transformers build for SD 1.5 and SD 2.1), every name and
+ * shape of vkti's tables is compared with it; otherwise that check is skipped with a message. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "base/platform.h"
 #include "io/sd_config.h"
 #include "io/sd_synth.h"
 #include "io/sd_tensors.h"
@@ -459,9 +465,64 @@ static void check_refusals(void)
           "unknown keys ignored, diffusers' defaults: %s", d.msg);
 }
 
+/* vkti's tables against the names and shapes diffusers / transformers build (the fixture). */
+static void check_fixture(void)
+{
+    const char *src = getenv("VKTI_SOURCE_DIR");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tests/data/models/sd_tables.json", src ? src : ".");
+    vkti_diag d = {0};
+    uint8_t *text;
+    size_t len;
+    if (!vkti_file_exists(path) || vkti_file_read(&d, path, 16u << 20, &text, &len)) {
+        printf("SKIP diffusers' own tables: %s is absent (tools/ref/check_sd_layouts.py --tables makes it on the GPU "
+               "machine)\n", path);
+        return;
+    }
+    cJSON *root = cJSON_ParseWithLength((const char *)text, len);
+    free(text);
+    CHECK(root != NULL, "%s: not JSON", path);
+    static const char *const models[2] = {"sd15", "sd21"}, *const comps[3] = {"unet", "text_encoder", "vae"};
+    for (int mi = 0; root && mi < 2; mi++) {
+        vkti_unet_config u;
+        vkti_clip_text_config t;
+        vkti_vae_config v;
+        mi ? vkti_unet_config_sd21(&u) : vkti_unet_config_sd15(&u);
+        mi ? vkti_clip_text_config_sd21(&t) : vkti_clip_text_config_sd15(&t);
+        vkti_vae_config_sd15(&v);
+        vkti_sd_table tabs[3];
+        vkti_sd_unet_tensors(&d, &u, &tabs[0]);
+        vkti_sd_text_tensors(&d, &t, mi ? VKTI_SD_FAMILY_SD2 : VKTI_SD_FAMILY_SD1, &tabs[1]);
+        vkti_sd_vae_tensors(&d, &v, &tabs[2]);
+        const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, models[mi]);
+        for (int c = 0; c < 3; c++) {
+            const cJSON *want = cJSON_GetObjectItemCaseSensitive(model, comps[c]);
+            int n = cJSON_GetArraySize(want), wrong = 0;
+            for (const cJSON *e = want ? want->child : NULL; e; e = e->next) {
+                const vkti_sd_tensor *x = vkti_sd_table_find(&tabs[c], e->string);
+                int ok = x && x->ndim == cJSON_GetArraySize(e);
+                int k = 0;
+                for (const cJSON *s = e->child; ok && s; s = s->next, k++)
+                    ok = x->shape[k] == (int64_t)s->valuedouble;
+                if (!ok && wrong++ < 5) {
+                    char *shape = cJSON_PrintUnformatted(e), buf[96];
+                    printf("  %s %s: %s is %s in diffusers, %s in vkti\n", models[mi], comps[c], e->string,
+                           shape ? shape : "?", x ? vkti_sd_shape_str(x->ndim, x->shape, buf, sizeof buf) : "absent");
+                    cJSON_free(shape);
+                }
+            }
+            CHECK(want && wrong == 0 && (size_t)n == tabs[c].count, "%s %s: %d of diffusers' %d tensors differ; vkti "
+                  "has %zu", models[mi], comps[c], wrong, n, tabs[c].count);
+            vkti_sd_table_free(&tabs[c]);
+        }
+    }
+    cJSON_Delete(root);
+}
+
 int main(void)
 {
     check_released();
+    check_fixture();
     check_tables();
     check_blocks();
     check_round_trips();
