@@ -6,6 +6,7 @@
 #include "io/ldm_infer.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,12 @@ static int count_indexed(const ictx *c, const char *prefix, const char *suffix, 
     return k;
 }
 
+/* A dimension as an int; -1 (refused by the config checks) when it does not fit one. */
+static int dim(const vkti_io_tensor *t, int i)
+{
+    return t->shape[i] >= 0 && t->shape[i] <= INT32_MAX ? (int)t->shape[i] : -1;
+}
+
 static int gcd(int a, int b)
 {
     while (b) {
@@ -120,17 +127,17 @@ static int infer_unet(const ictx *c, vkti_sd_family family, int v_prediction, vk
     int rc;
     if ((rc = need(c, U "input_blocks.0.0.weight", 4, &t)))
         return rc;
-    const int c0 = (int)t->shape[0];
-    u->in_channels = (int)t->shape[1];
-    u->conv_in_kernel = (int)t->shape[2];
+    const int c0 = dim(t, 0);
+    u->in_channels = dim(t, 1);
+    u->conv_in_kernel = dim(t, 2);
     if ((rc = need(c, U "time_embed.0.weight", 2, &t)))
         return rc;
-    u->time_embedding_dim = (int)t->shape[0];
+    u->time_embedding_dim = dim(t, 0);
     u->time_embedding_dim_set = u->time_embedding_dim != 4 * c0;
     if ((rc = need(c, U "out.2.weight", 4, &t)))
         return rc;
-    u->out_channels = (int)t->shape[0];
-    u->conv_out_kernel = (int)t->shape[2];
+    u->out_channels = dim(t, 0);
+    u->conv_out_kernel = dim(t, 2);
     /* the down path: resnets (with a transformer each in attention blocks), then a downsampler */
     int nb = 0, layers = 0, idx = 1, linear = -1;
     for (; idx < 1000; idx++) {
@@ -158,7 +165,7 @@ static int infer_unet(const ictx *c, vkti_sd_family family, int v_prediction, vk
                              VKTI_SD_MAX_BLOCKS, VKTI_SD_MAX_LAYERS);
         const int attn = has(c, U "input_blocks.%d.1.proj_in.weight", idx);
         if (layers == 0) {
-            u->block_out_channels[nb] = (int)conv1->shape[0];
+            u->block_out_channels[nb] = dim(conv1, 0);
             u->down_block_types[nb] = attn ? VKTI_UNET_CROSS_ATTN_DOWN_BLOCK_2D : VKTI_UNET_DOWN_BLOCK_2D;
             char pre[96];
             snprintf(pre, sizeof pre, U "input_blocks.%d.1.transformer_blocks.", idx);
@@ -174,7 +181,7 @@ static int infer_unet(const ictx *c, vkti_sd_family family, int v_prediction, vk
             if (!k || k->ndim != 2)
                 return vkti_fail(c->d, VKTI_E_FORMAT, "%s: input_blocks.%d.1 has no attn2.to_k.weight (cross-attention)",
                                  c->src, idx);
-            u->cross_attention_dim = (int)k->shape[1];
+            u->cross_attention_dim = dim(k, 1);
         }
         layers++;
     }
@@ -194,7 +201,7 @@ static int infer_unet(const ictx *c, vkti_sd_family family, int v_prediction, vk
         if (!k || k->ndim != 2)
             return vkti_fail(c->d, VKTI_E_FORMAT, "%s: middle_block.1 has no attn2.to_k.weight", c->src);
         linear = p->ndim == 2;
-        u->cross_attention_dim = (int)k->shape[1];
+        u->cross_attention_dim = dim(k, 1);
     }
     u->use_linear_projection = linear;
     for (int i = 1; i < nb; i++)
@@ -264,10 +271,10 @@ static int infer_text(const ictx *c, vkti_sd_family family, vkti_clip_text_confi
         t->hidden_act = VKTI_CLIP_GELU;
 #undef T2
     }
-    t->vocab_size = (int)tok->shape[0];
-    t->hidden_size = (int)tok->shape[1];
-    t->max_position_embeddings = (int)pos->shape[0];
-    t->intermediate_size = (int)fc1->shape[0];
+    t->vocab_size = dim(tok, 0);
+    t->hidden_size = dim(tok, 1);
+    t->max_position_embeddings = dim(pos, 0);
+    t->intermediate_size = dim(fc1, 0);
     t->num_attention_heads = t->hidden_size % 64 == 0 ? t->hidden_size / 64 : 1;
     t->layer_norm_eps = 1e-5;
     t->bos_token_id = 0; /* what the released SD 1.x and 2.x text_encoder configs say */
@@ -285,11 +292,11 @@ static int infer_vae(const ictx *c, vkti_sd_family family, int v_prediction, vkt
     int rc;
     if ((rc = need(c, V "encoder.conv_in.weight", 4, &t)))
         return rc;
-    v->in_channels = (int)t->shape[1];
+    v->in_channels = dim(t, 1);
     int n = 0;
     while (n <= VKTI_SD_MAX_BLOCKS && (t = find(c, V "encoder.down.%d.block.0.conv1.weight", n)) && t->ndim == 4) {
         if (n < VKTI_SD_MAX_BLOCKS)
-            v->block_out_channels[n] = (int)t->shape[0];
+            v->block_out_channels[n] = dim(t, 0);
         n++;
     }
     if (n < 1 || n > VKTI_SD_MAX_BLOCKS)
@@ -299,10 +306,10 @@ static int infer_vae(const ictx *c, vkti_sd_family family, int v_prediction, vkt
     v->layers_per_block = count_indexed(c, V "encoder.down.0.block.", ".conv1.weight", VKTI_SD_MAX_LAYERS);
     if ((rc = need(c, V "decoder.conv_in.weight", 4, &t)))
         return rc;
-    v->latent_channels = (int)t->shape[1];
+    v->latent_channels = dim(t, 1);
     if ((rc = need(c, V "decoder.conv_out.weight", 4, &t)))
         return rc;
-    v->out_channels = (int)t->shape[0];
+    v->out_channels = dim(t, 0);
     v->use_quant_conv = has(c, "%s", V "quant_conv.weight");
     v->use_post_quant_conv = has(c, "%s", V "post_quant_conv.weight");
     v->mid_block_add_attention = has(c, "%s", V "encoder.mid.attn_1.q.weight");

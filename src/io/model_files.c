@@ -113,21 +113,22 @@ static int read_text(vkti_diag *d, const char *path, size_t max, char **text, si
 
 /* ---- files ------------------------------------------------------------------------------------------ */
 
+/* Each file its own allocation: the readers' structs never move once opened. */
 static vkti_model_file *add_file(vkti_diag *d, vkti_model *m, const char *path)
 {
-    vkti_model_file *p = realloc(m->files_, (size_t)(m->file_count_ + 1) * sizeof *p);
+    vkti_model_file **p = realloc(m->files_, (size_t)(m->file_count_ + 1) * sizeof *p);
     if (!p) {
         vkti_fail(d, VKTI_E_OOM, "out of memory opening %s", path);
         return NULL;
     }
     m->files_ = p;
-    vkti_model_file *f = &p[m->file_count_];
-    memset(f, 0, sizeof *f);
-    if (!(f->path = dupstr(path))) {
+    vkti_model_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = dupstr(path))) {
+        free(f);
         vkti_fail(d, VKTI_E_OOM, "out of memory opening %s", path);
         return NULL;
     }
-    m->file_count_++;
+    p[m->file_count_++] = f;
     return f;
 }
 
@@ -607,7 +608,7 @@ static int metadata_configs(vkti_diag *d, vkti_model *m, const char *path)
 {
     static const char *const keys[4] = {"vkti.unet_config", "vkti.text_encoder_config", "vkti.vae_config",
                                         "vkti.scheduler_config"};
-    const vkti_safetensors *st = &m->files_[0].st;
+    const vkti_safetensors *st = &m->files_[0]->st;
     int found = 0;
     for (int k = 0; k < 4; k++) {
         const char *text = vkti_safetensors_meta(st, keys[k]);
@@ -653,7 +654,7 @@ static int open_single(vkti_diag *d, vkti_model *m, const char *path)
     int rc = open_weights(d, m, path, &list, &count, &global_step);
     if (!rc)
         rc = sort_unique(d, list, count, path);
-    m->format = m->file_count_ ? m->files_[0].format : VKTI_MODEL_SAFETENSORS;
+    m->format = m->file_count_ ? m->files_[0]->format : VKTI_MODEL_SAFETENSORS;
     vkti_ldm_guess g;
     if (!rc)
         rc = vkti_ldm_infer(d, list, count, global_step, path, &g);
@@ -836,12 +837,13 @@ void vkti_model_close(vkti_model *m)
         free(p->config_source);
     }
     for (int i = 0; i < m->file_count_; i++) {
-        vkti_model_file *f = &m->files_[i];
+        vkti_model_file *f = m->files_[i];
         if (f->format == VKTI_MODEL_SAFETENSORS)
             vkti_safetensors_close(&f->st);
         else
             vkti_ckpt_close(&f->ck);
         free(f->path);
+        free(f);
     }
     free(m->files_);
     for (int i = 0; i < m->note_count; i++)

@@ -93,7 +93,7 @@ typedef struct vkti_model {
     char **notes;                      /* choices made while opening (also logged at INFO) */
     int note_count;
     /* private */
-    vkti_model_file *files_;
+    vkti_model_file **files_;
     int file_count_;
 } vkti_model;
 
