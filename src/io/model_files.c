@@ -200,9 +200,13 @@ static int open_weights(vkti_diag *d, vkti_model *m, const char *path, vkti_io_t
 static int sort_unique(vkti_diag *d, vkti_io_tensor *list, size_t n, const char *what)
 {
     vkti_ldm_sort(list, n);
-    for (size_t i = 1; i < n; i++)
-        if (!strcmp(list[i - 1].name, list[i].name))
-            return vkti_fail(d, VKTI_E_FORMAT, "%s: the tensor %s is given twice", what, list[i].name);
+    for (size_t i = 1; i < n; i++) {
+        if (!strcmp(list[i - 1].name, list[i].name)) {
+            char q[VKTI_QUOTE_MAX];
+            vkti_quote(q, sizeof q, list[i].name, strlen(list[i].name));
+            return vkti_fail(d, VKTI_E_FORMAT, "%s: the tensor %s is given twice", what, q);
+        }
+    }
     return VKTI_OK;
 }
 
@@ -381,9 +385,11 @@ static int open_sharded(vkti_diag *d, vkti_model *m, const char *dir, const char
     int ns = 0;
     for (const cJSON *e = map->child; e; e = e->next) {
         if (!cJSON_IsString(e) || !plain_name(e->valuestring) || !ends_with(e->valuestring, ".safetensors")) {
+            char q[VKTI_QUOTE_MAX];
+            vkti_quote(q, sizeof q, e->string ? e->string : "", e->string ? strlen(e->string) : 0);
             cJSON_Delete(root);
-            return vkti_fail(d, VKTI_E_FORMAT, "%s: weight_map entry %.100s must name a .safetensors file in the same "
-                                               "folder", index_path, e->string ? e->string : "");
+            return vkti_fail(d, VKTI_E_FORMAT, "%s: weight_map entry %s must name a .safetensors file in the same folder",
+                             index_path, q);
         }
         int seen = 0;
         for (int k = 0; k < ns && !seen; k++)
@@ -413,9 +419,12 @@ static int open_sharded(vkti_diag *d, vkti_model *m, const char *dir, const char
             int found = 0;
             for (size_t i = before; i < *count && !found; i++)
                 found = !strcmp((*list)[i].name, e->string);
-            if (!found)
-                rc = vkti_fail(d, VKTI_E_FORMAT, "%s: the index puts tensor %.100s in %s, which does not hold it",
-                               index_path, e->string, shards[k]);
+            if (!found) {
+                char q[VKTI_QUOTE_MAX];
+                vkti_quote(q, sizeof q, e->string, strlen(e->string));
+                rc = vkti_fail(d, VKTI_E_FORMAT, "%s: the index puts tensor %s in %s, which does not hold it", index_path,
+                               q, shards[k]);
+            }
         }
     }
     if (!rc)
