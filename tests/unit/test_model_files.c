@@ -14,6 +14,7 @@
  *  - the fp16 variant is skipped in favour of full precision (and used when alone), sharded
  *    weights (*.safetensors.index.json) and unwrapped CLIPTextModel names are read;
  *  - the fingerprint differs between two seeds and between dtypes;
+ *  - every file of the hostile corpus (tests/data/hostile) is refused as a model, without a crash;
  *  - the tokenizer is found in the folder, through --tokenizer, and its absence lists where it
  *    was looked for. */
 #include <stdio.h>
@@ -680,6 +681,36 @@ static void check_tokenizer(void)
     CHECK(!vkti_model_path_is_model(p), "an embedding file is not a model");
 }
 
+/* Every file of the hostile corpus (tests/data/hostile) is refused as a model, cleanly. */
+static void check_hostile_corpus(void)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/tests/data/hostile", src_dir);
+    vkti_diag d = {0};
+    char **names;
+    int n;
+    if (vkti_dir_list(&d, dir, &names, &n)) {
+        CHECK(0, "%s: %s", dir, d.msg);
+        return;
+    }
+    int refused = 0, files = 0;
+    for (int i = 0; i < n; i++) {
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        if (!vkti_file_exists(p) || !strcmp(names[i], "EXPECTED"))
+            continue;
+        files++;
+        vkti_model m;
+        (void)vkti_model_path_is_model(p);
+        if (vkti_model_open(&d, &m, p, NULL) != 0 && d.msg[0])
+            refused++;
+        else
+            vkti_model_close(&m);
+    }
+    vkti_dir_list_free(names, n);
+    CHECK(files >= 30 && refused == files, "hostile corpus: %d of %d files refused as models", refused, files);
+}
+
 /* Removes a folder and everything in it. */
 static void rm_tree(const char *path)
 {
@@ -729,6 +760,7 @@ int main(void)
     check_mismatched();
     check_variants();
     check_old_clip_names();
+    check_hostile_corpus();
     check_fingerprints();
     check_tokenizer();
     if (!failed)
