@@ -1,4 +1,4 @@
-// elementwise.comp — add, mul (with b broadcast by repetition), scale, SiLU.
+// elementwise.comp — add, mul (with b broadcast by repetition), scale, SiLU, clamp.
 //! variant f32
 //! variant f16 -DSTORAGE_F16
 #version 450
@@ -21,6 +21,7 @@ void main()
     case VKTI_ELT_ADD: r = x + float(b[i % pc.nb]); break;
     case VKTI_ELT_MUL: r = x * float(b[i % pc.nb]); break;
     case VKTI_ELT_SCALE: r = pc.alpha * x + pc.beta; break;
+    case VKTI_ELT_CLAMP: r = min(max(x, pc.alpha), pc.beta); break;
     default: r = x / (1.0 + exp(-x)); break;
     }
     o[i] = TO_STORE(r);

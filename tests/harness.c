@@ -290,7 +290,7 @@ static int compare(th *t, const char *what, const float *gotf, const double *got
         }
         double e = fabs(g - r);
         se += e * e;
-        double q = e / (abs_tol + tol.rel * fabs(r));
+        double q = e == 0 ? 0 : e / (abs_tol + tol.rel * fabs(r)); /* exact is in budget even when it is 0 */
         if (!(q <= 1.0))
             bad++;
         if (q > worst || worst_i < 0) {

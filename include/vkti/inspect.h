@@ -8,6 +8,7 @@
 #ifndef VKTI_INSPECT_H
 #define VKTI_INSPECT_H
 
+#include "vkti/embedding.h"
 #include "vkti/vkti.h"
 
 #ifdef __cplusplus
@@ -84,6 +85,36 @@ int vkti_inspect_images(vkti_ctx *ctx, const char *dir, const vkti_inspect_optio
 void vkti_inspect_report_free(vkti_inspect_report *report);
 /* "1:2-", "9:16", "2:3", "3:4", "1:1", "4:3", "3:2", "16:9", "2:1+" for bins 0..8. */
 const char *vkti_inspect_aspect_name(int bin);
+
+/* ---- embedding files (`vkti inspect EMBEDDING`): format, token(s), vectors, width and
+ * model family, per-vector norms, metadata ------------------------------------------------- */
+
+/* What an embedding file holds. Owned by the report (vkti_embedding_report_free). */
+typedef struct vkti_embedding_report {
+    const char *path;
+    vkti_embedding_format format;    /* diffusers, kohya or a1111 */
+    const char *container;           /* "safetensors" or "PyTorch" */
+    const char *dtype;               /* how the file stores the vectors: "F32", "F16"... */
+    const char *token;               /* the placeholder a prompt uses */
+    int num_vectors;
+    const char *const *tokens;       /* [num_vectors]: token, token_1, token_2... (diffusers' names) */
+    int sets;                        /* 1; 2 for SDXL */
+    const char *set_names[2];        /* "clip_l", "clip_g" for SDXL; NULL with one set */
+    int width[2];                    /* of each set; width[1] is 0 with one set */
+    const char *family;              /* "SD 1.x" (768), "SD 2.x" (1024), "SDXL" (768 + 1280), or NULL */
+    const double *norms[2];          /* [num_vectors]: the L2 norm of each vector, per set */
+    int has_step;
+    int64_t step;                    /* training steps, when the file says */
+    const char *sd_checkpoint;       /* the base model's short hash (A1111), or NULL */
+    const char *sd_checkpoint_name;  /* the base model's name (A1111), or NULL */
+    int meta_count;                  /* other metadata (safetensors) */
+    const char *const *meta_keys;    /* [meta_count] */
+    const char *const *meta_values;  /* [meta_count] */
+} vkti_embedding_report;
+
+/* Reads an embedding file (any format; see vkti/embedding.h) and describes it. */
+int vkti_inspect_embedding(vkti_ctx *ctx, const char *path, vkti_embedding_report **report);
+void vkti_embedding_report_free(vkti_embedding_report *report);
 
 /* ---- models ------------------------------------------------------------------------------- */
 

@@ -1,12 +1,15 @@
-/* bench_ops.c — `vkti bench ops`: device time of matmul at Stable Diffusion shapes in fp16 and
- * fp32 storage, and of buffer copies, from timestamp queries: each timed run records `reps`
+/* bench_ops.c — `vkti bench ops`: device time of matmul and fused attention (forward and
+ * backward) at Stable Diffusion shapes in fp16 and fp32 storage, and of buffer copies, from
+ * timestamp queries: each timed run records `reps`
  * back-to-back dispatches between two timestamps; the median over `runs` is reported. */
 #include "api/ctx_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/matmul.h"
 
@@ -112,6 +115,88 @@ static int add_row(vkti_bench_row **rows, int *n, const char *name, double ms, d
     return VKTI_OK;
 }
 
+/* attention: B, heads, Nq, Nk, head dim (SD 1.5 at a 64x64 latent: 8 heads of 40; CLIP: 12 of 64) */
+typedef struct attn_bench_shape { int64_t batch, heads, nq, nk, dim; int causal; const char *what; } attn_bench_shape;
+static const attn_bench_shape ATTN_FULL[] = {
+    {1, 8, 4096, 4096, 40, 0, "self 64x64"},
+    {1, 8, 4096, 77, 40, 0, "cross 64x64"},
+    {1, 8, 1024, 1024, 80, 0, "self 32x32"},
+    {1, 8, 256, 256, 160, 0, "self 16x16"},
+    {1, 12, 77, 77, 64, 1, "CLIP causal"},
+};
+static const attn_bench_shape ATTN_QUICK[] = {
+    {1, 8, 256, 256, 40, 0, "self 16x16"},
+    {1, 8, 256, 77, 40, 0, "cross 16x16"},
+};
+
+typedef struct attn_work {
+    vkti_tensor q, k, v, out, lse, dout, dq, dk, dv, scratch;
+    const attn_bench_shape *s;
+} attn_work;
+
+static int record_attn_fwd(vkti_cmd *c, void *user)
+{
+    attn_work *w = user;
+    return vkti_attention_forward(c, &w->out, &w->lse, &w->q, &w->k, &w->v, (int)w->s->heads,
+                                  1.0f / sqrtf((float)w->s->dim), w->s->causal);
+}
+
+static int record_attn_bwd(vkti_cmd *c, void *user)
+{
+    attn_work *w = user;
+    return vkti_attention_backward(c, &w->dq, &w->dk, &w->dv, &w->scratch, &w->dout, &w->q, &w->k, &w->v, &w->out,
+                                   &w->lse, (int)w->s->heads, 1.0f / sqrtf((float)w->s->dim), w->s->causal);
+}
+
+/* Forward, then backward on the forward's out and lse. FLOPs: 4 B H Nq Nk D for the forward
+ * (halved when causal), 2.5 times that for the backward (its five products against two; the
+ * recomputation of P is not counted), as FlashAttention reports them. */
+static int bench_attention(bench *b, vkti_arena *arena, int quick, vkti_bench_row **rows, int *count)
+{
+    const attn_bench_shape *shapes = quick ? ATTN_QUICK : ATTN_FULL;
+    int nshapes = quick ? (int)(sizeof ATTN_QUICK / sizeof ATTN_QUICK[0]) : (int)(sizeof ATTN_FULL / sizeof ATTN_FULL[0]);
+    vkti_dtype types[2] = {VKTI_F16, VKTI_F32};
+    int rc = VKTI_OK;
+    for (int ti = 0; ti < 2 && !rc; ti++) {
+        if (types[ti] == VKTI_F16 && !vkti_gpu_info(b->g)->storage16)
+            continue;
+        for (int i = 0; i < nshapes && !rc; i++) {
+            const attn_bench_shape *s = &shapes[i];
+            uint64_t mark = vkti_arena_mark(arena);
+            attn_work w = {.s = s};
+            vkti_dtype dt = types[ti];
+            int64_t sq[4] = {s->batch, s->nq, s->heads, s->dim}, sk[4] = {s->batch, s->nk, s->heads, s->dim};
+            int64_t sr[3] = {s->batch, s->heads, s->nq}, nscratch;
+            if ((rc = vkti_attention_backward_scratch(b->g, s->batch, s->nq, s->nk, (int)s->heads, s->dim, &nscratch)) ||
+                (rc = vkti_arena_tensor(arena, &w.q, dt, 4, sq)) || (rc = vkti_arena_tensor(arena, &w.out, dt, 4, sq)) ||
+                (rc = vkti_arena_tensor(arena, &w.dout, dt, 4, sq)) || (rc = vkti_arena_tensor(arena, &w.dq, dt, 4, sq)) ||
+                (rc = vkti_arena_tensor(arena, &w.k, dt, 4, sk)) || (rc = vkti_arena_tensor(arena, &w.v, dt, 4, sk)) ||
+                (rc = vkti_arena_tensor(arena, &w.dk, dt, 4, sk)) || (rc = vkti_arena_tensor(arena, &w.dv, dt, 4, sk)) ||
+                (rc = vkti_arena_tensor(arena, &w.lse, VKTI_F32, 3, sr)) ||
+                (rc = vkti_arena_tensor(arena, &w.scratch, VKTI_F32, 1, &nscratch)) || (rc = fill_random(b->g, &w.q)) ||
+                (rc = fill_random(b->g, &w.k)) || (rc = fill_random(b->g, &w.v)) || (rc = fill_random(b->g, &w.dout)))
+                break;
+            double fwd_ms, bwd_ms, flops = 4.0 * (double)(s->batch * s->heads * s->nq * s->nk * s->dim);
+            if (s->causal)
+                flops *= 0.5;
+            if ((rc = time_it(b, record_attn_fwd, &w, &fwd_ms)) || (rc = time_it(b, record_attn_bwd, &w, &bwd_ms)))
+                break;
+            double es = (double)vkti_dtype_size(dt), nq = (double)(s->batch * s->nq * s->heads * s->dim);
+            double nk = (double)(s->batch * s->nk * s->heads * s->dim);
+            char name[96];
+            snprintf(name, sizeof name, "attention fwd %s %lldx%lld, %lld heads of %lld (%s)", vkti_dtype_name(dt),
+                     (long long)s->nq, (long long)s->nk, (long long)s->heads, (long long)s->dim, s->what);
+            if ((rc = add_row(rows, count, name, fwd_ms, flops, es * (2 * nq + 2 * nk))))
+                break;
+            snprintf(name, sizeof name, "attention bwd %s %lldx%lld, %lld heads of %lld (%s)", vkti_dtype_name(dt),
+                     (long long)s->nq, (long long)s->nk, (long long)s->heads, (long long)s->dim, s->what);
+            rc = add_row(rows, count, name, bwd_ms, 2.5 * flops, es * (4 * nq + 4 * nk));
+            vkti_arena_release(arena, mark);
+        }
+    }
+    return rc;
+}
+
 int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count)
 {
     *rows = NULL;
@@ -155,6 +240,8 @@ int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count)
             vkti_arena_release(arena, mark);
         }
     }
+    if (!rc)
+        rc = bench_attention(&b, arena, quick, rows, count);
     /* copies: 1 GiB where bindings allow it (16 MiB quick, 64 MiB on 128 MiB-range devices), by the
      * copy engine and by a shader: large enough that ramp-up does not dominate */
     int64_t copy_mib = quick ? 16 : vkti_gpu_info(b.g)->max_storage_buffer_range >= (1ull << 30) ? 1024 : 64;

@@ -44,6 +44,8 @@ int vkti_file_sync(vkti_diag *d, vkti_file *f);
 void vkti_file_close(vkti_file *f);
 
 int vkti_file_exists(const char *path);
+/* 1 if paths a and b both exist and name the same file (through links or other spellings). */
+int vkti_file_same(const char *a, const char *b);
 int vkti_dir_exists(const char *path);
 /* Creates a directory and its parents (like mkdir -p). */
 int vkti_mkdir_p(vkti_diag *d, const char *path);

@@ -1,12 +1,13 @@
 /* cmd_inspect.c — `vkti inspect PATH`: for a folder of training images, a summary (count,
  * sizes, aspect ratios, formats, captions, duplicates, skipped files) and a contact sheet PNG
  * of what training will see. A model (diffusers folder, .safetensors / .ckpt checkpoint) goes to
- * cmd_inspect_model.c. Embedding files are not inspected yet. */
+ * cmd_inspect_model.c, an embedding file to cmd_inspect_embedding.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vkti/embedding.h"
 #include "vkti/inspect.h"
 
 static const char HELP[] =
@@ -168,9 +169,11 @@ int cmd_inspect(int argc, char **argv, const cli_globals *g)
         return cmd_inspect_model(path, tokenizer, g);
     if (tokenizer)
         return cli_usage_error("inspect", "--tokenizer is for models; %s is not one", path);
+    if (kind == VKTI_PATH_FILE && vkti_embedding_probe(path))
+        return cmd_inspect_embedding(path, g);
     if (kind == VKTI_PATH_FILE) {
-        fprintf(stderr, "vkti inspect: %s is a file; inspecting models and embedding files is not built yet "
-                        "(give a folder of images)\n", path);
+        fprintf(stderr, "vkti inspect: %s is neither a model nor an embedding file vkti reads (give a folder of "
+                        "images, a model or an embedding file)\n", path);
         return 1;
     }
     vkti_ctx *ctx = cli_context(g);

@@ -83,6 +83,13 @@ int vkti_gpu_wait_idle(vkti_gpu *g);
  * block_bytes is the size of each block it creates (0: a default); a tensor larger than that
  * gets a block of its own. */
 int vkti_arena_create(vkti_gpu *g, const char *name, uint64_t block_bytes, vkti_arena **out);
+/* An arena of host-visible, coherent memory: small per-step inputs and outputs of a replayed
+ * recording (token ids, timesteps, hyperparameters, the loss). The host reads and writes its
+ * tensors in place through vkti_tensor_host, with no transfer submission; shaders read them over
+ * the bus, so keep them small. Write only while no submission that uses them is in flight. */
+int vkti_arena_create_mapped(vkti_gpu *g, const char *name, uint64_t block_bytes, vkti_arena **out);
+/* The host address of a tensor in a mapped arena (NULL for device-local memory). */
+void *vkti_tensor_host(const vkti_tensor *t);
 void vkti_arena_free(vkti_arena *a);
 /* Allocates a tensor; its offset is aligned for storage-buffer binding. */
 int vkti_arena_tensor(vkti_arena *a, vkti_tensor *out, vkti_dtype dtype, int ndim, const int64_t *shape);

@@ -15,6 +15,7 @@ struct vkti_block {
     VkBuffer buffer;
     uint64_t size;
     void *mapped;          /* non-NULL when the memory is host-visible and coherent */
+    int counted;           /* counted in the device's bytes_in_use (device-local blocks) */
     vkti_block *next;      /* in the owning arena's list */
 };
 
@@ -27,6 +28,7 @@ struct vkti_arena {
     uint64_t cur_used;     /* bytes used in cur */
     uint64_t used;         /* total bytes handed out (mark/release counter) */
     uint64_t allocated;    /* total bytes of blocks */
+    int mapped;            /* blocks are host-visible (vkti_arena_create_mapped) */
     /* mark -> (block, used) replay: marks are monotone "used" counts; release walks blocks. */
 };
 

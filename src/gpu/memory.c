@@ -120,6 +120,7 @@ int vkti__block_create(vkti_gpu *g, uint64_t size, int host_visible, vkti_block 
         return vkti_fail_wrap(g->diag, rc, "allocating %.1f MiB of device memory", (double)size / 1048576.0);
     }
     if (!host_visible) {
+        b->counted = 1;
         g->bytes_in_use += size;
         if (g->bytes_in_use > g->bytes_peak)
             g->bytes_peak = g->bytes_in_use;
@@ -136,7 +137,7 @@ void vkti__block_free(vkti_gpu *g, vkti_block *b)
         vkUnmapMemory(g->device, b->memory);
     vkDestroyBuffer(g->device, b->buffer, NULL);
     vkFreeMemory(g->device, b->memory, NULL);
-    if (g->staging != b)
+    if (b->counted)
         g->bytes_in_use -= b->size;
     free(b);
 }
@@ -157,6 +158,19 @@ int vkti_arena_create(vkti_gpu *g, const char *name, uint64_t block_bytes, vkti_
         a->block_bytes = cap;
     *out = a;
     return VKTI_OK;
+}
+
+int vkti_arena_create_mapped(vkti_gpu *g, const char *name, uint64_t block_bytes, vkti_arena **out)
+{
+    int rc = vkti_arena_create(g, name, block_bytes ? block_bytes : (1u << 20), out);
+    if (rc == VKTI_OK)
+        (*out)->mapped = 1;
+    return rc;
+}
+
+void *vkti_tensor_host(const vkti_tensor *t)
+{
+    return t->block && t->block->mapped ? (uint8_t *)t->block->mapped + t->offset : NULL;
 }
 
 void vkti_arena_free(vkti_arena *a)
@@ -218,7 +232,7 @@ int vkti_arena_tensor(vkti_arena *a, vkti_tensor *out, vkti_dtype dtype, int ndi
         }
         vkti_block *b;
         uint64_t sz = need > a->block_bytes ? need : a->block_bytes;
-        int rc = vkti__block_create(g, sz, 0, &b);
+        int rc = vkti__block_create(g, sz, a->mapped, &b);
         if (rc)
             return vkti_fail_wrap(g->diag, rc, "arena '%s' needs %.1f MiB more", a->name,
                                   (double)need / 1048576.0);

@@ -1,4 +1,5 @@
-/* elementwise.c — dispatch of shaders/elementwise.comp: add, mul, scale, SiLU. */
+/* elementwise.c — dispatch of shaders/elementwise.comp (add, mul, scale, SiLU, clamp) and
+ * shaders/mix.comp (per-sample linear combinations). */
 #include "ops/elementwise.h"
 
 #include "ops/op_common.h"
@@ -49,4 +50,29 @@ int vkti_scale_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a
 int vkti_silu_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a)
 {
     return run(c, "silu", VKTI_ELT_SILU, out, a, NULL, 1.0f, 0.0f);
+}
+
+int vkti_clamp_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, float lo, float hi)
+{
+    return run(c, "clamp", VKTI_ELT_CLAMP, out, a, NULL, lo, hi);
+}
+
+int vkti_mix_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *x, const vkti_tensor *y,
+                     const vkti_tensor *coef)
+{
+    const char *op = "mix";
+    int64_t n = vkti_tensor_numel(x), N = x->shape[0];
+    const char *variant = vkti_op_variant(x->dtype);
+    int rc;
+    if (!variant)
+        return vkti_fail(vkti_gpu_diag(vkti_cmd_gpu(c)), VKTI_E_INTERNAL, "mix: unsupported dtype %s",
+                         vkti_dtype_name(x->dtype));
+    if ((rc = vkti_op_check(c, op, "out", out, x->dtype, n)) || (y && (rc = vkti_op_check(c, op, "y", y, x->dtype, n))) ||
+        (rc = vkti_op_check(c, op, "coef", coef, VKTI_F32, 2 * N)) || (rc = vkti_op_check_u32(c, op, n)))
+        return rc;
+    vkti_pc_mix pc = {(uint32_t)n, (uint32_t)(n / N), y != NULL};
+    vkti_arg args[4] = {{out, VKTI_WRITE}, {x, VKTI_READ}, {y ? y : x, VKTI_READ}, {coef, VKTI_READ}};
+    uint32_t g[3];
+    vkti_cmd_grid_1d(c, (uint64_t)n, 256, g);
+    return vkti_op_run(c, "mix", variant, NULL, 0, args, 4, &pc, sizeof pc, g[0], g[1], g[2]);
 }

@@ -12,5 +12,11 @@ int vkti_mul_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, 
 int vkti_scale_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, float alpha, float beta);
 /* out = a * sigmoid(a) */
 int vkti_silu_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a);
+/* out [N, ...] = coef[n, 0] * x + coef[n, 1] * y per sample n (y NULL: coef[n, 0] * x); coef is
+ * f32 [N, 2], read on the device so that a replayed recording takes new values each step. */
+int vkti_mix_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *x, const vkti_tensor *y,
+                     const vkti_tensor *coef);
+/* out = min(max(a, lo), hi) */
+int vkti_clamp_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tensor *a, float lo, float hi);
 
 #endif
