@@ -1,5 +1,5 @@
-/* sd_synth.c — random Stable Diffusion models in every layout vkti reads (see sd_synth.h), with a
- * minimal torch.save writer (a stored zip holding a protocol-2 pickle of a state dict) for the .ckpt. */
+/* sd_synth.c — random Stable Diffusion models in every layout vkti reads (see sd_synth.h); the .ckpt
+ * through pickle_write.h and zip_write.h, as torch.save lays it out. */
 #include "io/sd_synth.h"
 
 #include <math.h>
@@ -9,9 +9,10 @@
 
 #include "base/half.h"
 #include "base/platform.h"
-#include "io/bytes.h"
+#include "io/pickle_write.h"
 #include "io/safetensors.h"
 #include "io/sd_tensors.h"
+#include "io/zip_write.h"
 
 /* ---- presets ---------------------------------------------------------------------------------- */
 
@@ -520,80 +521,7 @@ static int ldm_set(vkti_diag *d, const vkti_sd_synth *s, const vkti_sd_table *ta
     return rc;
 }
 
-/* ---- torch.save -------------------------------------------------------------------------------------- */
-
-typedef struct bytes {
-    uint8_t *p;
-    size_t n, cap;
-    int oom;
-} bytes;
-
-static void put(bytes *b, const void *data, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = (b->n + n) * 2 + 1024;
-        uint8_t *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-}
-
-static void put8(bytes *b, uint8_t v) { put(b, &v, 1); }
-static void put16(bytes *b, uint16_t v)
-{
-    uint8_t x[2];
-    vkti_put_le16(x, v);
-    put(b, x, 2);
-}
-static void put32(bytes *b, uint32_t v)
-{
-    uint8_t x[4];
-    vkti_put_le32(x, v);
-    put(b, x, 4);
-}
-
-/* pickle protocol 2 */
-static void pk_str(bytes *b, const char *s)
-{
-    put8(b, 'X'); /* BINUNICODE */
-    put32(b, (uint32_t)strlen(s));
-    put(b, s, strlen(s));
-}
-static void pk_global(bytes *b, const char *module, const char *name)
-{
-    put8(b, 'c'); /* GLOBAL */
-    put(b, module, strlen(module));
-    put8(b, '\n');
-    put(b, name, strlen(name));
-    put8(b, '\n');
-}
-static void pk_int(bytes *b, int64_t v)
-{
-    if (v >= INT32_MIN && v <= INT32_MAX) {
-        put8(b, 'J'); /* BININT */
-        put32(b, (uint32_t)(int32_t)v);
-    } else {
-        put8(b, 0x8a); /* LONG1 */
-        put8(b, 8);
-        uint8_t x[8];
-        vkti_put_le64(x, (uint64_t)v);
-        put(b, x, 8);
-    }
-}
-static void pk_ordered_dict(bytes *b)
-{
-    pk_global(b, "collections", "OrderedDict");
-    put8(b, ')'); /* EMPTY_TUPLE */
-    put8(b, 'R'); /* REDUCE */
-}
+/* ---- torch.save ---------------------------------------------------------------------------------- */
 
 static const char *storage_class(vkti_io_dtype t)
 {
@@ -605,144 +533,68 @@ static const char *storage_class(vkti_io_dtype t)
     }
 }
 
-typedef struct zip_entry {
-    char name[96];
-    uint32_t crc;
-    uint64_t size, offset;
-} zip_entry;
+static void pkw_cstr(vkti_pkw *w, const char *s) { vkti_pkw_str(w, s, strlen(s)); }
 
-static void zip_add(bytes *z, zip_entry *e, const char *name, const void *data, size_t n)
-{
-    snprintf(e->name, sizeof e->name, "%s", name);
-    e->crc = vkti_crc32(0, data, n);
-    e->size = n;
-    e->offset = z->n;
-    const size_t nl = strlen(e->name);
-    /* pad with an extra field so the data starts at a multiple of 64, as torch's writer does */
-    size_t start = z->n + 30 + nl + 4;
-    uint16_t pad = (uint16_t)((64 - start % 64) % 64);
-    put32(z, 0x04034b50);
-    put16(z, 0);
-    put16(z, 0);
-    put16(z, 0); /* stored */
-    put16(z, 0);
-    put16(z, 0);
-    put32(z, e->crc);
-    put32(z, (uint32_t)n);
-    put32(z, (uint32_t)n);
-    put16(z, (uint16_t)nl);
-    put16(z, (uint16_t)(4 + pad));
-    put(z, e->name, nl);
-    put(z, "FB", 2);
-    put16(z, pad);
-    for (uint16_t i = 0; i < pad; i++)
-        put8(z, 'Z');
-    put(z, data, n);
-}
-
+/* Lightning's {"global_step": N, "state_dict": OrderedDict(name -> tensor)}, one storage per
+ * tensor, as torch.save writes it (pickle_write.h, zip_write.h). */
 static int write_ckpt(vkti_diag *d, const vkti_sd_synth *s, const gen *set, const char *path)
 {
     uint64_t total = 0;
     for (size_t i = 0; i < set->n; i++)
         total += set->t[i].bytes;
-    if (total >= ((uint64_t)4 << 30) - (1u << 20))
+    if (total >= ((uint64_t)4 << 30) - (1u << 20) || set->n > 65000)
         return vkti_fail(d, VKTI_E_INVALID, "%s: %llu bytes of weights; the .ckpt writer is for models under 4 GB", path,
                          (unsigned long long)total);
     const int64_t global_step = s->family == VKTI_SD_FAMILY_SD2 && !s->v_prediction ? 875000 : 470000;
-    bytes pk = {0}, z = {0};
-    put8(&pk, 0x80); /* PROTO 2 */
-    put8(&pk, 2);
-    put8(&pk, '}'); /* EMPTY_DICT */
-    put8(&pk, '('); /* MARK */
-    pk_str(&pk, "global_step");
-    pk_int(&pk, global_step);
-    pk_str(&pk, "state_dict");
-    pk_ordered_dict(&pk);
-    put8(&pk, '(');
+    vkti_pkw w;
+    vkti_pkw_init(&w);
+    vkti_pkw_empty_dict(&w);
+    vkti_pkw_items_begin(&w, 2);
+    pkw_cstr(&w, "global_step");
+    vkti_pkw_int(&w, global_step);
+    pkw_cstr(&w, "state_dict");
+    vkti_pkw_global(&w, "collections", "OrderedDict");
+    vkti_pkw_tuple_begin(&w, 0);
+    vkti_pkw_tuple_end(&w, 0);
+    vkti_pkw_reduce(&w);
     char key[32];
-    for (size_t i = 0; i < set->n; i++) {
-        const vkti_io_tensor *t = &set->t[i];
-        pk_str(&pk, t->name);
-        pk_global(&pk, "torch._utils", "_rebuild_tensor_v2");
-        put8(&pk, '(');
-        put8(&pk, '(');
-        pk_str(&pk, "storage");
-        pk_global(&pk, "torch", storage_class(t->dtype));
-        snprintf(key, sizeof key, "%zu", i);
-        pk_str(&pk, key);
-        pk_str(&pk, "cpu");
-        pk_int(&pk, (int64_t)t->numel);
-        put8(&pk, 't'); /* TUPLE */
-        put8(&pk, 'Q'); /* BINPERSID */
-        pk_int(&pk, 0);
-        put8(&pk, '(');
-        for (int k = 0; k < t->ndim; k++)
-            pk_int(&pk, t->shape[k]);
-        put8(&pk, 't');
-        put8(&pk, '(');
-        for (int k = 0; k < t->ndim; k++)
-            pk_int(&pk, t->stride[k]);
-        put8(&pk, 't');
-        put8(&pk, 0x89); /* NEWFALSE: requires_grad */
-        pk_ordered_dict(&pk); /* backward hooks */
-        put8(&pk, 't');
-        put8(&pk, 'R');
+    for (size_t at = 0; at < set->n; at += VKTI_PKW_BATCH) { /* SETITEMS in CPython's batches */
+        const size_t n = set->n - at < VKTI_PKW_BATCH ? set->n - at : VKTI_PKW_BATCH;
+        vkti_pkw_items_begin(&w, n);
+        for (size_t i = at; i < at + n; i++) {
+            const vkti_io_tensor *t = &set->t[i];
+            pkw_cstr(&w, t->name);
+            snprintf(key, sizeof key, "%zu", i);
+            vkti_pkw_tensor(&w, storage_class(t->dtype), key, t->numel, 0, t->ndim, t->shape, t->stride, 0);
+        }
+        vkti_pkw_items_end(&w, n);
     }
-    put8(&pk, 'u'); /* SETITEMS (state dict) */
-    put8(&pk, 'u'); /* SETITEMS (root) */
-    put8(&pk, '.'); /* STOP */
-    const size_t count = set->n + 4;
-    zip_entry *ents = calloc(count, sizeof *ents);
-    if (pk.oom || !ents) {
-        free(pk.p);
-        free(ents);
-        return vkti_fail(d, VKTI_E_OOM, "out of memory writing %s", path);
-    }
-    size_t ne = 0;
-    char name[96];
-    zip_add(&z, &ents[ne++], "archive/data.pkl", pk.p, pk.n);
-    zip_add(&z, &ents[ne++], "archive/byteorder", "little", 6);
-    for (size_t i = 0; i < set->n; i++) {
+    vkti_pkw_items_end(&w, 2);
+    uint8_t *pkl = NULL, *zip = NULL;
+    size_t pkl_size = 0, zip_size = 0;
+    int rc = vkti_pkw_finish(d, &w, &pkl, &pkl_size);
+    if (rc)
+        return rc;
+    vkti_zipw z;
+    vkti_zipw_init(&z);
+    rc = vkti_zipw_add(d, &z, "archive/data.pkl", pkl, pkl_size);
+    if (!rc)
+        rc = vkti_zipw_add(d, &z, "archive/byteorder", "little", 6);
+    char name[64];
+    for (size_t i = 0; i < set->n && !rc; i++) {
         snprintf(name, sizeof name, "archive/data/%zu", i);
-        zip_add(&z, &ents[ne++], name, set->t[i].data, (size_t)set->t[i].bytes);
+        rc = vkti_zipw_add(d, &z, name, set->t[i].data, (size_t)set->t[i].bytes);
     }
-    zip_add(&z, &ents[ne++], "archive/version", "3\n", 2);
-    const uint64_t cd = z.n;
-    for (size_t i = 0; i < ne; i++) {
-        const size_t nl = strlen(ents[i].name);
-        put32(&z, 0x02014b50);
-        put16(&z, 20);
-        put16(&z, 0);
-        put16(&z, 0);
-        put16(&z, 0);
-        put16(&z, 0);
-        put16(&z, 0);
-        put32(&z, ents[i].crc);
-        put32(&z, (uint32_t)ents[i].size);
-        put32(&z, (uint32_t)ents[i].size);
-        put16(&z, (uint16_t)nl);
-        put16(&z, 0);
-        put16(&z, 0);
-        put16(&z, 0);
-        put16(&z, 0);
-        put32(&z, 0);
-        put32(&z, (uint32_t)ents[i].offset);
-        put(&z, ents[i].name, nl);
-    }
-    const uint64_t cd_size = z.n - cd;
-    put32(&z, 0x06054b50);
-    put16(&z, 0);
-    put16(&z, 0);
-    put16(&z, (uint16_t)ne);
-    put16(&z, (uint16_t)ne);
-    put32(&z, (uint32_t)cd_size);
-    put32(&z, (uint32_t)cd);
-    put16(&z, 0);
-    int rc = z.oom || ne > 65535 ? vkti_fail(d, VKTI_E_OOM, "out of memory writing %s (or over 65535 tensors)", path)
-                                 : vkti_file_write_atomic(d, path, z.p, z.n);
-    free(pk.p);
-    free(z.p);
-    free(ents);
+    if (!rc)
+        rc = vkti_zipw_add(d, &z, "archive/version", "3\n", 2);
+    if (!rc)
+        rc = vkti_zipw_finish(d, &z, &zip, &zip_size);
+    else
+        vkti_zipw_free(&z);
+    if (!rc)
+        rc = vkti_file_write_atomic(d, path, zip, zip_size);
+    free(pkl);
+    free(zip);
     return rc;
 }
 

@@ -10,8 +10,9 @@
                    convert_ldm_vae_checkpoint, convert_ldm_clip_checkpoint /
                    convert_open_clip_checkpoint) and checks every converted tensor equals the
                    folder's (so vkti's LDM names are diffusers' LDM names); runs each network once
-                   and prints the output's mean and std (activations should stay O(1)).
-                   Exits 1 on any difference.
+                   and prints the output's mean and std (activations should stay O(1)); loads
+                   DIR.ckpt, when there, with torch.load(weights_only=True) and compares it with the
+                   single file. Exits 1 on any difference.
   --tables FILE    writes the parameter names and shapes of SD 1.5's and SD 2.1's UNet, text
                    encoder and VAE, as diffusers and transformers build them from the released
                    configs (on the meta device: no weights), as JSON. Commit it as
@@ -20,7 +21,7 @@
 
 usage: python3 tools/ref/check_sd_layouts.py [--check DIR ...] [--tables FILE]
 example (from the repo root, after building):
-  B=build/release; for p in tiny tiny-sd2; do $B/make_tiny_sd --preset $p --seed 1 --out /tmp/m-$p; done
+  B=build/release; for p in tiny tiny-sd2; do $B/make_tiny_sd --preset $p --seed 1 --out /tmp/m-$p --ckpt /tmp/m-$p.ckpt; done
   $B/make_tiny_sd --preset sd15 --seed 1 --out /tmp/m-sd15 --single /tmp/m-sd15.safetensors
   python3 tools/ref/check_sd_layouts.py --check /tmp/m-tiny /tmp/m-tiny-sd2 /tmp/m-sd15 --tables /tmp/sd_tables.json
 """
@@ -112,6 +113,12 @@ def check(dir_):
         bad += compare(single + " text_encoder", conv, want, extra_ok=extra)
     else:
         print("(no %s: single file not checked)" % single)
+    ckpt_path = dir_.rstrip("/") + ".ckpt"
+    if os.path.exists(ckpt_path) and os.path.exists(single):
+        # vkti's torch.save writer: torch.load's safe mode reads it, the tensors are the single file's
+        obj = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        print("  %s: global_step %s" % (ckpt_path, obj.get("global_step")))
+        bad += compare(ckpt_path, obj["state_dict"], load_file(single))
 
     # one forward pass each: outputs O(1)?
     with torch.no_grad():
