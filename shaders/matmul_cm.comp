@@ -16,6 +16,7 @@
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_control_flow_attributes : require
 #define STORAGE_F16
 #include "common.glsl"
 #include "pc_matmul.h"
@@ -66,7 +67,7 @@ uvec4 fetch(bool isA, uint l, uint base, uint ld, uint rows_total, uint r0, uint
         return isA ? a4[e / 8u] : b4[e / 8u];
     float16_t h[8];
     uint lim = kc ? K - gk : rows_total - gr;
-    for (uint j = 0u; j < 8u; j++)
+    [[unroll]] for (uint j = 0u; j < 8u; j++)
         h[j] = j < lim ? (isA ? a[e + j] : b[e + j]) : float16_t(0.0);
     return uvec4(packFloat2x16(f16vec2(h[0], h[1])), packFloat2x16(f16vec2(h[2], h[3])),
                  packFloat2x16(f16vec2(h[4], h[5])), packFloat2x16(f16vec2(h[6], h[7])));
@@ -93,11 +94,11 @@ void main()
     const uint lda = ta ? M : K, ldb = tb ? K : N;
 
     fcoopmatNV<32, gl_ScopeSubgroup, FM, FN> acc[TM * TN];
-    for (uint i = 0u; i < TM * TN; i++)
+    [[unroll]] for (uint i = 0u; i < TM * TN; i++)
         acc[i] = fcoopmatNV<32, gl_ScopeSubgroup, FM, FN>(0.0);
 
     // prologue: slice 0 into buffer 0
-    for (uint s = 0u; s < SLOTS; s++) {
+    [[unroll]] for (uint s = 0u; s < SLOTS; s++) {
         uint l = tid + s * WG;
         As[slot_index(true, l, akc)] = fetch(true, l, abase, lda, M, m0, 0u, K, akc, va);
         Bs[slot_index(false, l, bkc)] = fetch(false, l, bbase, ldb, N, n0, 0u, K, bkc, vb);
@@ -108,32 +109,32 @@ void main()
     for (uint k0 = 0u; k0 < K; k0 += BK) {
         const bool more = k0 + BK < K;
         if (more)
-            for (uint s = 0u; s < SLOTS; s++) {
+            [[unroll]] for (uint s = 0u; s < SLOTS; s++) {
                 uint l = tid + s * WG;
                 ra[s] = fetch(true, l, abase, lda, M, m0, k0 + BK, K, akc, va);
                 rb[s] = fetch(false, l, bbase, ldb, N, n0, k0 + BK, K, bkc, vb);
             }
         const uint ab = cur * STAGE;
-        for (uint kk = 0u; kk < BK; kk += FK) {
+        [[unroll]] for (uint kk = 0u; kk < BK; kk += FK) {
             fcoopmatNV<16, gl_ScopeSubgroup, FM, FK> fa[TM];
             fcoopmatNV<16, gl_ScopeSubgroup, FK, FN> fb[TN];
-            for (uint i = 0u; i < TM; i++) {
+            [[unroll]] for (uint i = 0u; i < TM; i++) {
                 uint r = wm + i * FM;
                 if (akc) coopMatLoadNV(fa[i], As, ab + r * KROW + kk / 8u, KROW, false);
                 else     coopMatLoadNV(fa[i], As, ab + kk * RROW(BM) + r / 8u, RROW(BM), true);
             }
-            for (uint j = 0u; j < TN; j++) {
+            [[unroll]] for (uint j = 0u; j < TN; j++) {
                 uint n = wn + j * FN;
                 if (bkc) coopMatLoadNV(fb[j], Bs, ab + n * KROW + kk / 8u, KROW, true);
                 else     coopMatLoadNV(fb[j], Bs, ab + kk * RROW(BN) + n / 8u, RROW(BN), false);
             }
-            for (uint i = 0u; i < TM; i++)
-                for (uint j = 0u; j < TN; j++)
+            [[unroll]] for (uint i = 0u; i < TM; i++)
+                [[unroll]] for (uint j = 0u; j < TN; j++)
                     acc[i * TN + j] = coopMatMulAddNV(fa[i], fb[j], acc[i * TN + j]);
         }
         if (more) {
             const uint nb = (cur ^ 1u) * STAGE; // read last in the previous slice, before its barrier
-            for (uint s = 0u; s < SLOTS; s++) {
+            [[unroll]] for (uint s = 0u; s < SLOTS; s++) {
                 uint l = tid + s * WG;
                 As[nb + slot_index(true, l, akc)] = ra[s];
                 Bs[nb + slot_index(false, l, bkc)] = rb[s];
@@ -145,9 +146,9 @@ void main()
 
     // epilogue: FM x EW strips of each subgroup's block through As (fp32, 4 per slot)
     const uint ebase = warp * (FM * EW / 4u);
-    for (uint i = 0u; i < TM; i++) {
-        for (uint j0 = 0u; j0 < TN; j0 += EW / FN) {
-            for (uint j = 0u; j < EW / FN; j++)
+    [[unroll]] for (uint i = 0u; i < TM; i++) {
+        [[unroll]] for (uint j0 = 0u; j0 < TN; j0 += EW / FN) {
+            [[unroll]] for (uint j = 0u; j < EW / FN; j++)
                 coopMatStoreNV(acc[i * TN + j0 + j], As, ebase + j * (FN / 4u), EW / 4u, false);
             subgroupMemoryBarrierShared();
             subgroupBarrier();

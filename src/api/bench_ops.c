@@ -1,7 +1,7 @@
-/* bench_ops.c — `vkti bench ops`: device time of matmul and fused attention (forward and
+/* bench_ops.c — `vkti bench ops`: device time of matmul, conv2d and fused attention (forward and
  * backward) at Stable Diffusion shapes in fp16 and fp32 storage, and of buffer copies, from
- * timestamp queries: each timed run records `reps`
- * back-to-back dispatches between two timestamps; the median over `runs` is reported. */
+ * timestamp queries: each timed run records `reps` back-to-back dispatches between two
+ * timestamps; the median over `runs` is reported. */
 #include "api/ctx_internal.h"
 
 #include <math.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ops/attention.h"
+#include "ops/conv2d.h"
 #include "ops/elementwise.h"
 #include "ops/matmul.h"
 
@@ -26,6 +27,18 @@ static const mm_shape FULL[] = {
 static const mm_shape QUICK[] = {
     {1024, 320, 320, "attn proj 32x32"},
     {1024, 320, 2880, "conv3x3 320 32x32"},
+};
+
+/* NHWC convolutions of the UNet at 512x512 (64x64 latent), batch 1 */
+typedef struct conv_shape { int64_t N, H, W, Cin, Cout; int k, stride, pad; const char *what; } conv_shape;
+static const conv_shape CONV_FULL[] = {
+    {1, 64, 64, 320, 320, 3, 1, 1, "UNet 320 64x64"},
+    {1, 64, 64, 320, 320, 3, 2, 1, "UNet downsample 64x64"},
+    {1, 32, 32, 640, 640, 3, 1, 1, "UNet 640 32x32"},
+    {1, 8, 8, 1280, 1280, 3, 1, 1, "UNet 1280 8x8"},
+};
+static const conv_shape CONV_QUICK[] = {
+    {1, 32, 32, 320, 320, 3, 1, 1, "320 32x32"},
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -75,6 +88,15 @@ static int record_mm(vkti_cmd *c, void *user)
     mm_work *w = user;
     vkti_matmul_params p = {.trans_b = 1};
     return vkti_matmul_forward(c, &w->c, &w->a, &w->w, NULL, &p);
+}
+
+typedef struct conv_work { vkti_tensor x, w, y; vkti_conv2d_params p; int backward; } conv_work;
+
+static int record_conv(vkti_cmd *c, void *user)
+{
+    conv_work *w = user;
+    return w->backward ? vkti_conv2d_backward(c, &w->x, &w->y, &w->w, &w->p, 0)
+                       : vkti_conv2d_forward(c, &w->y, &w->x, &w->w, NULL, NULL, &w->p);
 }
 
 typedef struct copy_work { vkti_tensor dst, src; int shader; } copy_work;
@@ -151,6 +173,46 @@ static int record_attn_bwd(vkti_cmd *c, void *user)
 /* Forward, then backward on the forward's out and lse. FLOPs: 4 B H Nq Nk D for the forward
  * (halved when causal), 2.5 times that for the backward (its five products against two; the
  * recomputation of P is not counted), as FlashAttention reports them. */
+/* conv2d forward and input-gradient backward at the UNet's shapes */
+static int bench_conv(bench *b, vkti_arena *arena, int quick, vkti_bench_row **rows, int *count)
+{
+    int rc = VKTI_OK;
+    vkti_dtype types[2] = {VKTI_F16, VKTI_F32};
+    const conv_shape *convs = quick ? CONV_QUICK : CONV_FULL;
+    int nconvs = quick ? (int)(sizeof CONV_QUICK / sizeof CONV_QUICK[0]) : (int)(sizeof CONV_FULL / sizeof CONV_FULL[0]);
+    for (int ti = 0; ti < 2 && !rc; ti++) {
+        if (types[ti] == VKTI_F16 && !vkti_gpu_info(b->g)->storage16)
+            continue;
+        for (int i = 0; i < nconvs && !rc; i++) {
+            for (int backward = 0; backward < 2 && !rc; backward++) {
+                uint64_t mark = vkti_arena_mark(arena);
+                const conv_shape *s = &convs[i];
+                conv_work w = {.p = {s->k, s->k, s->stride, s->pad, s->pad, s->pad, s->pad}, .backward = backward};
+                int64_t Ho = vkti_conv2d_out_size(s->H, s->k, s->stride, s->pad, s->pad);
+                int64_t Wo = vkti_conv2d_out_size(s->W, s->k, s->stride, s->pad, s->pad);
+                if ((rc = vkti_arena_tensor(arena, &w.x, types[ti], 4, (int64_t[]){s->N, s->H, s->W, s->Cin})) ||
+                    (rc = vkti_arena_tensor(arena, &w.w, types[ti], 4, (int64_t[]){s->Cout, s->k, s->k, s->Cin})) ||
+                    (rc = vkti_arena_tensor(arena, &w.y, types[ti], 4, (int64_t[]){s->N, Ho, Wo, s->Cout})) ||
+                    (rc = fill_random(b->g, backward ? &w.y : &w.x)) || (rc = fill_random(b->g, &w.w)))
+                    break;
+                double ms;
+                if ((rc = time_it(b, record_conv, &w, &ms)))
+                    break;
+                char name[96];
+                snprintf(name, sizeof name, "conv2d %s %s %lldx%lld %lld->%lld %dx%d s%d (%s)", backward ? "bwd" : "fwd",
+                         vkti_dtype_name(types[ti]), (long long)s->H, (long long)s->W, (long long)s->Cin,
+                         (long long)s->Cout, s->k, s->k, s->stride, s->what);
+                double es = (double)vkti_dtype_size(types[ti]);
+                double macs = (double)(s->N * Ho * Wo) * (double)s->Cout * (double)(s->k * s->k) * (double)s->Cin;
+                rc = add_row(rows, count, name, ms, 2.0 * macs,
+                             es * (double)(vkti_tensor_numel(&w.x) + vkti_tensor_numel(&w.w) + vkti_tensor_numel(&w.y)));
+                vkti_arena_release(arena, mark);
+            }
+        }
+    }
+    return rc;
+}
+
 static int bench_attention(bench *b, vkti_arena *arena, int quick, vkti_bench_row **rows, int *count)
 {
     const attn_bench_shape *shapes = quick ? ATTN_QUICK : ATTN_FULL;
@@ -240,6 +302,8 @@ int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count)
             vkti_arena_release(arena, mark);
         }
     }
+    if (!rc)
+        rc = bench_conv(&b, arena, quick, rows, count);
     if (!rc)
         rc = bench_attention(&b, arena, quick, rows, count);
     /* copies: 1 GiB where bindings allow it (16 MiB quick, 64 MiB on 128 MiB-range devices), by the

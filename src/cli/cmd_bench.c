@@ -1,4 +1,4 @@
-/* cmd_bench.c — `vkti bench ops [--json] [--quick]`: device timings of matmul and copies. */
+/* cmd_bench.c — `vkti bench ops [--json] [--quick]`: device timings of matmul, conv2d and copies. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
