@@ -911,6 +911,16 @@ int vkti_model_tensor_shape(vkti_diag *d, const vkti_model *m, vkti_sd_component
     return VKTI_OK;
 }
 
+int vkti_model_weight_get(void *net, vkti_diag *d, const char *name, const vkti_io_tensor **out)
+{
+    const vkti_model_net *n = net;
+    *out = vkti_model_find(n->model, n->comp, name);
+    if (!*out)
+        return vkti_fail(d, VKTI_E_FORMAT, "%s: the %s has no tensor %s", n->model->path,
+                         vkti_sd_component_name(n->comp), name);
+    return VKTI_OK;
+}
+
 int vkti_model_tokenizer_dir(vkti_diag *d, const vkti_model *m, const char **dir)
 {
     if (!m->has_tokenizer) {

@@ -115,6 +115,16 @@ int vkti_model_tensor(vkti_diag *d, const vkti_model *m, vkti_sd_component c, co
  * tensor, its shape and the expected one. */
 int vkti_model_tensor_shape(vkti_diag *d, const vkti_model *m, vkti_sd_component c, const char *name, int ndim,
                             const int64_t *shape, vkti_io_tensor *out);
+/* One network of a model as the networks' weight source (model/nn.h's vkti_weight_source):
+ *     vkti_model_net net = {&m, VKTI_SD_UNET};
+ *     vkti_weight_source src = {vkti_model_weight_get, &net};
+ * vkti_model_weight_get has the signature of vkti_weight_get_fn (io does not include model/). */
+typedef struct vkti_model_net {
+    const vkti_model *model;
+    vkti_sd_component comp;
+} vkti_model_net;
+int vkti_model_weight_get(void *net, vkti_diag *d, const char *name, const vkti_io_tensor **out);
+
 /* The tokenizer folder, or the error listing where it was looked for. */
 int vkti_model_tokenizer_dir(vkti_diag *d, const vkti_model *m, const char **dir);
 
