@@ -14,6 +14,7 @@ static const char USAGE[] =
     "  selftest               run every op once on the device and check it against the CPU\n"
     "  bench ops [--json]     time matrix products and copies on the device\n"
     "  inspect DATADIR        summarize a folder of training images, write a contact sheet\n"
+    "  inspect MODEL          describe a diffusers folder or .safetensors / .ckpt checkpoint\n"
     "  convert IN OUT         convert an embedding between diffusers, kohya and a1111 formats\n"
     "\n"
     "global options:\n"

@@ -13,7 +13,7 @@ typedef struct vkti_unet_dims {
     int in_channels, out_channels;
     int nblocks;
     int channels[VKTI_UNET_MAX_BLOCKS];   /* block_out_channels */
-    int layers_per_block;
+    int layers[VKTI_UNET_MAX_BLOCKS];     /* resnets per down block; up block i has layers[n-1-i] + 1 */
     int down_attn[VKTI_UNET_MAX_BLOCKS];  /* 1: CrossAttnDownBlock2D, 0: DownBlock2D */
     int up_attn[VKTI_UNET_MAX_BLOCKS];    /* in up-block order (0 = the deepest): 1 CrossAttnUpBlock2D */
     int mid_attn;                         /* 1: UNetMidBlock2DCrossAttn */
