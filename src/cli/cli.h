@@ -34,6 +34,7 @@ int cmd_inspect(int argc, char **argv, const cli_globals *g);
 /* `vkti inspect EMBEDDING` (cmd_inspect_embedding.c), for files vkti_embedding_probe recognises */
 int cmd_inspect_embedding(const char *path, const cli_globals *g);
 int cmd_convert(int argc, char **argv, const cli_globals *g);
+int cmd_generate(int argc, char **argv, const cli_globals *g);
 /* `vkti inspect MODEL` (cmd_inspect_model.c): tokenizer_dir is --tokenizer, or NULL */
 int cmd_inspect_model(const char *path, const char *tokenizer_dir, const cli_globals *g);
 
