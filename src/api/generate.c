@@ -267,7 +267,6 @@ int vkti_generate(vkti_ctx *ctx, const vkti_generate_options *o, vkti_generate_r
         rc = vkti_fail(d, VKTI_E_OOM, "out of host memory");
         goto done;
     }
-    progress(o, "loading", 0, 1);
     /* the embeddings, then the model's files, tokenizer and configs (nothing on the device yet) */
     for (; nread < o->embedding_count; nread++) {
         const vkti_generate_embedding *ge = &o->embeddings[nread];
@@ -320,14 +319,15 @@ int vkti_generate(vkti_ctx *ctx, const vkti_generate_options *o, vkti_generate_r
                 rc = vkti_fail(d, VKTI_E_INVALID, "%s: '%s' is only in the negative prompt, which --cfg %g does not use "
                                "(guidance needs --cfg above 1)", o->embeddings[i].path, tok, o->cfg);
             else
-                rc = vkti_fail(d, VKTI_E_INVALID, "%s: the prompt%s does not contain its token '%s'%s; write it in the "
+                rc = vkti_fail(d, VKTI_E_INVALID, "%s: the prompt %s not contain its token '%s'%s; write it in the "
                                "prompt, or give FILE:TOKEN to name the token you wrote", o->embeddings[i].path,
-                               guided ? " and the negative prompt do" : "", tok,
+                               guided ? "and the negative prompt do" : "does", tok,
                                (cut_pos || cut_neg) ? " (within the 75 tokens the text encoder reads)" : "");
             goto done;
         }
     }
     /* the device */
+    progress(o, "loading", 0, 1);
     vkti_gpu *g;
     if ((rc = vkti__ctx_gpu(ctx, &g)))
         goto done;
