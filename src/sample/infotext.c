@@ -133,5 +133,13 @@ char *vkti_infotext_format(const vkti_infotext *t)
         free(b.p);
         return NULL;
     }
+    /* A1111 strips the whole text */
+    size_t start = 0, end = b.n;
+    while (start < end && strchr(" \t\n\r\v\f", b.p[start]))
+        start++;
+    while (end > start && strchr(" \t\n\r\v\f", b.p[end - 1]))
+        end--;
+    memmove(b.p, b.p + start, end - start);
+    b.p[end - start] = 0;
     return b.p;
 }

@@ -6,7 +6,8 @@
  *     Model: v1-5-pruned-emaonly, Eta DDIM: 0.3, Batch size: 2, Batch pos: 0,
  *     TI hashes: "<tok>: 1a2b3c4d5e6f", Version: vkti 0.1.0
  * (one line; keys in A1111's order; a value holding ',', ':' or a newline is written as a JSON
- * string, as A1111's quote() does; absent values are left out). */
+ * string, as A1111's quote() does; absent values are left out; the whole text stripped of white
+ * space at both ends, as A1111 strips it). */
 #ifndef VKTI_SAMPLE_INFOTEXT_H
 #define VKTI_SAMPLE_INFOTEXT_H
 
