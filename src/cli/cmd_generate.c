@@ -228,7 +228,7 @@ int cmd_generate(int argc, char **argv, const cli_globals *g)
                 r->decode_pieces, r->decode_tile, r->decode_tile, g->max_vram ? "--max-vram" : "the device's limits");
     for (int i = 0; i < r->images; i++)
         printf("wrote %s (%dx%d, seed %lld)\n", r->files[i], r->width, r->height, (long long)(r->seed + i));
-    printf("%s, %d steps, CFG %g: load %.1f s, text %.2f s, sampling %.1f s (%.2f steps/s), decode %.1f s, total %.1f s "
+    printf("%s, %d steps, CFG %g: load %.2f s, text %.3f s, sampling %.3f s (%.2f steps/s), decode %.3f s, total %.2f s "
            "on %s (%s), peak %.0f MiB\n",
            vkti_sampler_a1111_name(o.sampler, o.karras), o.steps, o.cfg, r->seconds_load, r->seconds_text,
            r->seconds_sampling, r->steps_per_second, r->seconds_decode, r->seconds_total, r->device, r->precision,
