@@ -12,7 +12,7 @@ PyTorch's scaled-dot-product kernels; eager, no torch.compile and no CUDA graphs
 
 Run on the GPU machine, from the repo root, after building:
     B=build/release
-    $B/make_tiny_sd --preset sd15 --seed 1 --out /tmp/sd15 --no-single
+    $B/make_tiny_sd --preset sd15 --seed 1 --out /tmp/sd15 --no-single --tokenizer-from ../shared/clip
     python3 tools/ref/bench_generate.py --diffusers .ref/src --vkti $B/vkti --model /tmp/sd15 --out $OUT/bench_generate.json
 Options: --runs N (timed runs each, default 5), --sampler euler_a|ddim|dpmpp_2m, --steps, --cfg, --size,
 --precision fp16|fp32 (vkti), --skip-diffusers / --skip-vkti. Prints a table (median seconds per image,
