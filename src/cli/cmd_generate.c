@@ -114,7 +114,7 @@ int cmd_generate(int argc, char **argv, const cli_globals *g)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long long n;
+        long long n = 0;
         if (cli_is_help(a)) {
             fputs(HELP, stdout);
             return 0;
