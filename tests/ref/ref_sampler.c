@@ -142,6 +142,8 @@ int ref_sampler_fixture_open(ref_sampler_fixture *f, const char *path, char *why
 {
     memset(f, 0, sizeof *f);
     char def[1024];
+    if (!path)
+        path = getenv("VKTI_SAMPLER_FIXTURE"); /* another fixture, e.g. SD 1.5's 64 x 64 latents */
     if (!path) {
         const char *src = getenv("VKTI_SOURCE_DIR");
 #ifdef VKTI_TEST_SOURCE_DIR

@@ -16,7 +16,9 @@ source tree, never installed):
     python3 tools/ref/sampler_reference.py --diffusers .ref/src \
         --out tests/fixtures/sampler_reference.safetensors
     python3 tools/ref/sampler_reference.py --diffusers .ref/src --side 64 \
-        --out $OUT/sampler_reference_sd15.safetensors      # SD 1.5's 64 x 64 x 4 latent (16 MiB)
+        --out $OUT/sampler_reference_sd15.safetensors      # SD 1.5's 64 x 64 x 4 latent (~55 MB)
+    VKTI_SAMPLER_FIXTURE=$OUT/sampler_reference_sd15.safetensors build/release/tests/vkti_unit_schedule
+    VKTI_SAMPLER_FIXTURE=$OUT/sampler_reference_sd15.safetensors build/release/tests/vkti_test_ops -o sampler/diffusers
 (--diffusers defaults to $VKTI_DIFFUSERS_SRC, then .ref/src, then ../shared/anchors/py.)
 
 Output: a safetensors file (written here, no package needed), all float32, flat in torch's
