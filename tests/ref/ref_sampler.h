@@ -41,7 +41,8 @@ typedef struct ref_sampler_fixture {
     void *priv;
 } ref_sampler_fixture;
 /* Opens the fixture at path, else $VKTI_SAMPLER_FIXTURE, else
- * $VKTI_SOURCE_DIR/tests/fixtures/sampler_reference.safetensors: 1 when read, 0 when absent (*why says so), -1 when malformed (*why says how). */
+ * $VKTI_SOURCE_DIR/tests/fixtures/sampler_reference.safetensors: 1 when read, 0 when absent (*why
+ * says so), -1 when malformed (*why says how). */
 int ref_sampler_fixture_open(ref_sampler_fixture *f, const char *path, char *why, size_t why_cap);
 void ref_sampler_fixture_close(ref_sampler_fixture *f);
 /* The fake model of the fixture: out = 0.1 * in + (t / 1000) * E, each product rounded to f32 as
