@@ -29,18 +29,18 @@ void vkti_txt2img_result_free(vkti_txt2img_result *r)
 int vkti_txt2img_check(vkti_diag *d, const vkti_unet_dims *u, const vkti_vae_dims *v, const vkti_txt2img_params *p)
 {
     const int fv = 1 << (v->nblocks - 1), fu = 1 << (u->nblocks - 1), f = fv * fu;
-    if (p->width < f || p->height < f || p->width % f || p->height % f || p->width > VKTI_GENERATE_MAX_SIDE ||
-        p->height > VKTI_GENERATE_MAX_SIDE) {
-        int bad = p->width % f || p->width < f || p->width > VKTI_GENERATE_MAX_SIDE ? p->width : p->height;
-        const char *which = bad == p->width && (p->width % f || p->width < f || p->width > VKTI_GENERATE_MAX_SIDE)
-                                ? "--width" : "--height";
-        if (bad % 8)
+    const int side[2] = {p->width, p->height};
+    const char *flag[2] = {"--width", "--height"};
+    for (int k = 0; k < 2; k++) {
+        const int x = side[k];
+        if (x > VKTI_GENERATE_MAX_SIDE)
+            return vkti_fail(d, VKTI_E_INVALID, "%s %d is more than %d pixels", flag[k], x, VKTI_GENERATE_MAX_SIDE);
+        if (x % 8 || x < 8)
             return vkti_fail(d, VKTI_E_INVALID, "%s %d is not a multiple of 8 (the VAE works in 8-pixel cells); try %d",
-                             which, bad, bad < 8 ? f : bad / f * f);
-        if (bad > VKTI_GENERATE_MAX_SIDE)
-            return vkti_fail(d, VKTI_E_INVALID, "%s %d is more than %d pixels", which, bad, VKTI_GENERATE_MAX_SIDE);
-        return vkti_fail(d, VKTI_E_INVALID, "%s %d is not a multiple of %d (the VAE's factor %d times the UNet's "
-                         "downsampling %d); try %d", which, bad, f, fv, fu, bad < f ? f : bad / f * f);
+                             flag[k], x, x < f ? f : x / f * f);
+        if (x % f || x < f)
+            return vkti_fail(d, VKTI_E_INVALID, "%s %d is not a multiple of %d (the VAE's factor %d times the UNet's "
+                             "downsampling %d); try %d", flag[k], x, f, fv, fu, x < f ? f : x / f * f);
     }
     if (p->steps < 1 || p->steps > VKTI_GENERATE_MAX_STEPS)
         return vkti_fail(d, VKTI_E_INVALID, "--steps must be from 1 to %d, not %d", VKTI_GENERATE_MAX_STEPS, p->steps);
