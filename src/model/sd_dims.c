@@ -10,11 +10,6 @@ int vkti_unet_dims_from_config(vkti_diag *d, const vkti_unet_config *c, vkti_une
     if (n > VKTI_UNET_MAX_BLOCKS)
         return vkti_fail(d, VKTI_E_FORMAT, "the unet has %d blocks (block_out_channels); vkti builds up to %d", n,
                          VKTI_UNET_MAX_BLOCKS);
-    for (int i = 1; i < n; i++)
-        if (c->layers_per_block[i] != c->layers_per_block[0])
-            return vkti_fail(d, VKTI_E_FORMAT, "the unet's layers_per_block differs between blocks (%d, %d); vkti builds "
-                                               "one resnet count for every block", c->layers_per_block[0],
-                             c->layers_per_block[i]);
     if (c->conv_in_kernel != 3 || c->conv_out_kernel != 3)
         return vkti_fail(d, VKTI_E_FORMAT, "the unet's conv_in_kernel / conv_out_kernel are %d / %d; vkti builds 3",
                          c->conv_in_kernel, c->conv_out_kernel);
@@ -30,8 +25,8 @@ int vkti_unet_dims_from_config(vkti_diag *d, const vkti_unet_config *c, vkti_une
         o->up_attn[i] = c->up_block_types[i] == VKTI_UNET_CROSS_ATTN_UP_BLOCK_2D;
         o->heads[i] = c->heads[i];
         o->depth[i] = c->transformer_layers_per_block[i];
+        o->layers[i] = c->layers_per_block[i];
     }
-    o->layers_per_block = c->layers_per_block[0];
     o->mid_attn = c->mid_block_type == VKTI_UNET_MID_CROSS_ATTN;
     o->cross_dim = c->cross_attention_dim;
     o->groups = c->norm_num_groups;
