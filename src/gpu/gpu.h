@@ -96,7 +96,10 @@ int vkti_arena_tensor(vkti_arena *a, vkti_tensor *out, vkti_dtype dtype, int ndi
 /* Releases every tensor allocated after mark (from vkti_arena_mark). Blocks are kept. */
 uint64_t vkti_arena_mark(const vkti_arena *a);
 void vkti_arena_release(vkti_arena *a, uint64_t mark);
+/* Bytes of blocks the arena holds; the most its tensors have used at once (since the last reset). */
 uint64_t vkti_arena_bytes(const vkti_arena *a);
+uint64_t vkti_arena_peak(const vkti_arena *a);
+void vkti_arena_reset_peak(vkti_arena *a);
 
 /* Host <-> device copies of a whole tensor's bytes; they wait for completion. */
 int vkti_tensor_upload(vkti_gpu *g, const vkti_tensor *t, const void *src, size_t bytes);

@@ -222,6 +222,8 @@ int vkti_arena_tensor(vkti_arena *a, vkti_tensor *out, vkti_dtype dtype, int ndi
                 out->offset = off;
                 a->cur_used = off + need;
                 a->used = block_base(a, a->cur) + a->cur_used;
+                if (a->used > a->peak)
+                    a->peak = a->used;
                 return VKTI_OK;
             }
             if (a->cur->next) { /* blocks kept from before a release */
@@ -270,6 +272,8 @@ void vkti_arena_release(vkti_arena *a, uint64_t mark)
 }
 
 uint64_t vkti_arena_bytes(const vkti_arena *a) { return a->allocated; }
+uint64_t vkti_arena_peak(const vkti_arena *a) { return a->peak; }
+void vkti_arena_reset_peak(vkti_arena *a) { a->peak = a->used; }
 
 int vkti_tensor_view(vkti_gpu *g, vkti_tensor *out, const vkti_tensor *t, int64_t first, int ndim,
                      const int64_t *shape)
