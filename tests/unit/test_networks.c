@@ -33,7 +33,7 @@
 #include "model/unet.h"
 #include "model/vae.h"
 #include "ops/optim.h"
-#include "train/noise_schedule.h"
+#include "io/noise_schedule.h"
 #include "train/ti_step.h"
 
 static int passed, failed;
