@@ -73,14 +73,15 @@ def main():
         ids[:, 40:] = cfg.eos_token_id  # a prompt that ends early, padded with eos as SD 1.x does
         # d(sum(d_hidden * hidden)) / d(token embeddings): the embedding layer's output, kept by a hook
         te.requires_grad_(False)
-        te.text_model.embeddings.token_embedding.weight.requires_grad_(True)
+        tm = getattr(te, "text_model", te)  # transformers >= 5.6 has no text_model wrapper
+        tm.embeddings.token_embedding.weight.requires_grad_(True)
         kept = {}
 
         def keep(module, inputs, output):
             output.retain_grad()
             kept["emb"] = output
 
-        hook = te.text_model.embeddings.token_embedding.register_forward_hook(keep)
+        hook = tm.embeddings.token_embedding.register_forward_hook(keep)
         hidden = te(input_ids=ids.to(dev)).last_hidden_state
         hook.remove()
         d_hidden = torch.randn(hidden.shape, generator=g).to(dev, dt)
@@ -144,9 +145,10 @@ def run_ti_step(a, dev, dt, g, out):
     init_row = emb.weight[V:V + 1].detach().float().cpu().clone()
     # as the diffusers script: only the token embedding learns
     unet.requires_grad_(False)
-    te.text_model.encoder.requires_grad_(False)
-    te.text_model.final_layer_norm.requires_grad_(False)
-    te.text_model.embeddings.position_embedding.requires_grad_(False)
+    tm = getattr(te, "text_model", te)  # transformers >= 5.6 has no text_model wrapper
+    tm.encoder.requires_grad_(False)
+    tm.final_layer_norm.requires_grad_(False)
+    tm.embeddings.position_embedding.requires_grad_(False)
     B, c = a.batch, unet.config
     ids = torch.randint(1, V - 2, (B, 77), generator=g)
     ids[:, 0] = te.config.bos_token_id
