@@ -2,8 +2,9 @@
  * UNet2DConditionModel / AutoencoderKL on the same weights and inputs (issue 5), and one
  * textual-inversion step against diffusers' examples/textual_inversion recipe (issue 6).
  *
- * The reference tensors come from tools/ref/sd_reference.py, run on the GPU machine on the model
- * tools/make_tiny_sd writes (preset tiny, seed 1); they are committed under tests/data/ref/tiny/.
+ * The reference tensors come from tools/ref/sd_reference.py, run on the GPU machine on the models
+ * tools/make_tiny_sd writes (presets tiny and tiny-sd2, seed 1); they are committed under
+ * tests/data/ref/<preset>/. By default both presets run (SD 1.x and SD 2.x style).
  * This program writes the same model in-process (the generator is deterministic), loads it
  * through the model loader, runs each network in f32 and in f16 storage, and compares:
  *     text encoder: last_hidden_state, and the gradient of sum(d_hidden * hidden) with respect
@@ -422,6 +423,38 @@ done:
         vkti_safetensors_close(&r.st);
 }
 
+/* Runs every check on one model against one reference folder. */
+static void run_model(env *e, const char *model, const char *ref, const char *which, const char *dtypes)
+{
+    e->ref_dir = ref;
+    if (!check_rc(&e->d, vkti_model_open(&e->d, &e->m, model, NULL), model))
+        return;
+    printf("==== model %s; references %s\n", model, ref);
+    for (int k = 0; k < 2; k++) {
+        e->dt = k ? VKTI_F16 : VKTI_F32;
+        if ((k == 0 && !strcmp(dtypes, "f16")) || (k == 1 && !strcmp(dtypes, "f32")) ||
+            (e->dt == VKTI_F16 && !vkti_gpu_info(e->g)->storage16))
+            continue;
+        printf("---- %s storage\n", vkti_dtype_name(e->dt));
+        if (!check_rc(&e->d, vkti_arena_create(e->g, "test", 0, &e->arena), "arena") ||
+            !check_rc(&e->d, vkti_cmd_create(e->g, &e->cmd), "cmd"))
+            break;
+        if (strstr(which, "te"))
+            test_text_encoder(e);
+        if (strstr(which, "unet"))
+            test_unet(e);
+        if (strstr(which, "vae"))
+            test_vae(e);
+        if (strstr(which, "step"))
+            test_ti_step(e);
+        vkti_cmd_free(e->cmd);
+        vkti_arena_free(e->arena);
+        e->cmd = NULL;
+        e->arena = NULL;
+    }
+    vkti_model_close(&e->m);
+}
+
 int main(int argc, char **argv)
 {
     const char *model = NULL, *ref = NULL, *which = "te,unet,vae,step", *dtypes = "both";
@@ -440,62 +473,38 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    char model_dir[1024], ref_dir[1024];
     const char *src_dir = getenv("VKTI_SOURCE_DIR"), *bd = getenv("VKTI_BUILD_DIR");
     env e;
     memset(&e, 0, sizeof e);
     e.d.log = log_line;
     e.d.level = VKTI_LOG_WARN;
-    if (!model) {
-        vkti_sd_synth syn;
-        snprintf(model_dir, sizeof model_dir, "%s/networks-tiny", bd ? bd : ".");
-        if (!check_rc(&e.d, vkti_sd_synth_preset(&e.d, "tiny", &syn), "tiny preset"))
-            return 1;
-        syn.seed = 1;
-        if (!check_rc(&e.d, vkti_sd_synth_write(&e.d, &syn, model_dir, NULL, NULL), "writing the tiny model"))
-            return 1;
-        model = model_dir;
-    }
-    if (!ref) {
-        snprintf(ref_dir, sizeof ref_dir, "%s/tests/data/ref/tiny", src_dir ? src_dir : ".");
-        ref = ref_dir;
-    }
-    e.ref_dir = ref;
     vkti_gpu_options o = {.validation = 1, .device = getenv("VKTI_DEVICE"), .disable = getenv("VKTI_DISABLE")};
-    if (!check_rc(&e.d, vkti_gpu_create(&e.g, &e.d, &o), "device") ||
-        !check_rc(&e.d, vkti_model_open(&e.d, &e.m, model, NULL), model)) {
+    if (!check_rc(&e.d, vkti_gpu_create(&e.g, &e.d, &o), "device")) {
         printf("%d passed, %d failed\n", passed, failed);
         return 1;
     }
-    printf("device %s; model %s; references %s\n", vkti_gpu_info(e.g)->name, model, ref);
-    for (int k = 0; k < 2; k++) {
-        e.dt = k ? VKTI_F16 : VKTI_F32;
-        if ((k == 0 && !strcmp(dtypes, "f16")) || (k == 1 && !strcmp(dtypes, "f32")) ||
-            (e.dt == VKTI_F16 && !vkti_gpu_info(e.g)->storage16))
-            continue;
-        printf("---- %s storage\n", vkti_dtype_name(e.dt));
-        if (!check_rc(&e.d, vkti_arena_create(e.g, "test", 0, &e.arena), "arena") ||
-            !check_rc(&e.d, vkti_cmd_create(e.g, &e.cmd), "cmd"))
-            break;
-        if (strstr(which, "te"))
-            test_text_encoder(&e);
-        if (strstr(which, "unet"))
-            test_unet(&e);
-        if (strstr(which, "vae"))
-            test_vae(&e);
-        if (strstr(which, "step"))
-            test_ti_step(&e);
-        vkti_cmd_free(e.cmd);
-        vkti_arena_free(e.arena);
-        e.cmd = NULL;
-        e.arena = NULL;
+    printf("device %s\n", vkti_gpu_info(e.g)->name);
+    if (model) {
+        run_model(&e, model, ref ? ref : ".", which, dtypes);
+    } else {
+        static const char *const presets[] = {"tiny", "tiny-sd2"};
+        for (int p = 0; p < 2; p++) {
+            char model_dir[1024], ref_dir[1024];
+            vkti_sd_synth syn;
+            snprintf(model_dir, sizeof model_dir, "%s/networks-%s", bd ? bd : ".", presets[p]);
+            snprintf(ref_dir, sizeof ref_dir, "%s/tests/data/ref/%s", src_dir ? src_dir : ".", presets[p]);
+            if (!check_rc(&e.d, vkti_sd_synth_preset(&e.d, presets[p], &syn), presets[p]))
+                continue;
+            syn.seed = 1;
+            if (check_rc(&e.d, vkti_sd_synth_write(&e.d, &syn, model_dir, NULL, NULL), "writing the tiny model"))
+                run_model(&e, model_dir, ref_dir, which, dtypes);
+        }
     }
     int vmsg = vkti_gpu_validation_messages(e.g);
     if (vmsg) {
         printf("FAIL %d validation message(s)\n", vmsg);
         failed++;
     }
-    vkti_model_close(&e.m);
     vkti_gpu_free(e.g);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
