@@ -41,6 +41,8 @@ typedef enum vkti_log_level {
 } vkti_log_level;
 
 typedef void (*vkti_log_fn)(void *user, vkti_log_level level, const char *message);
+/* A status line that replaces the previous one (training progress); final: the last of them. */
+typedef void (*vkti_progress_fn)(void *user, const char *line, int final);
 
 typedef enum vkti_precision {
     VKTI_PRECISION_FP16 = 0, /* fp16 storage, fp32 accumulation (default) */
@@ -57,6 +59,8 @@ typedef struct vkti_options {
     vkti_log_fn log;               /* NULL = silent */
     void *log_user;
     vkti_log_level log_level;      /* messages above this level are dropped */
+    vkti_progress_fn progress;     /* NULL: progress goes to the log every 10 s instead */
+    void *progress_user;
 } vkti_options;
 
 typedef struct vkti_ctx vkti_ctx;
@@ -140,6 +144,8 @@ typedef struct vkti_bench_row {
 int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count);
 
 void vkti_free(void *p);
+/* 1 when standard error is a terminal (for programs that draw progress lines in place). */
+int vkti_stderr_is_terminal(void);
 const char *vkti_version(void);
 
 #ifdef __cplusplus

@@ -79,9 +79,9 @@ int vkti_gpu_wait_idle(vkti_gpu *g);
 
 /* ---- memory --------------------------------------------------------------------------- */
 
-/* An arena hands out tensors from a few large device blocks, first fit bump allocation.
- * block_bytes is the size of each block it creates (0: a default); a tensor larger than that
- * gets a block of its own. */
+/* An arena hands out tensors from a few device blocks, bump allocation. block_bytes is the size
+ * of its first block (0: 16 MiB); each further block doubles it, up to 1 GiB, and a tensor larger
+ * than that gets a block of its own. */
 int vkti_arena_create(vkti_gpu *g, const char *name, uint64_t block_bytes, vkti_arena **out);
 /* An arena of host-visible, coherent memory: small per-step inputs and outputs of a replayed
  * recording (token ids, timesteps, hyperparameters, the loss). The host reads and writes its

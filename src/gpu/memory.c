@@ -9,7 +9,8 @@
 #include "base/half.h"
 
 #define TENSOR_ALIGN 256u                      /* binding offsets and cache lines */
-#define DEFAULT_BLOCK_BYTES (256ull << 20)
+#define DEFAULT_BLOCK_BYTES (16ull << 20) /* an arena's first block; each next one doubles */
+#define MAX_GROWN_BLOCK (1ull << 30)
 #define STAGING_BYTES (64ull << 20)
 
 size_t vkti_dtype_size(vkti_dtype t)
@@ -233,7 +234,10 @@ int vkti_arena_tensor(vkti_arena *a, vkti_tensor *out, vkti_dtype dtype, int ndi
             }
         }
         vkti_block *b;
+        /* blocks grow geometrically, so a tiny model holds little and a large one few blocks */
         uint64_t sz = need > a->block_bytes ? need : a->block_bytes;
+        if (a->blocks && a->block_bytes < MAX_GROWN_BLOCK && 2 * a->block_bytes <= g->info.max_memory_allocation_size)
+            a->block_bytes *= 2;
         int rc = vkti__block_create(g, sz, a->mapped, &b);
         if (rc)
             return vkti_fail_wrap(g->diag, rc, "arena '%s' needs %.1f MiB more", a->name,

@@ -413,6 +413,30 @@ static void test_ti_step(env *e)
     printf("     AdamW step compared on %lld of %lld elements (|gradient| > 5%% of its RMS)\n", (long long)kept,
            (long long)nnew);
     compare("ti step: row after one AdamW step", grow, newr, kept, gb(e->dt, 1e-5, 1e-3));
+    /* every other row of the vocabulary: bit-identical to the file's (as stored in the dtype) */
+    {
+        const vkti_tensor *table = vkti_clip_text_token_table(te);
+        const vkti_io_tensor *ft = vkti_model_find(&e->m, VKTI_SD_TEXT_ENCODER, "text_model.embeddings.token_embedding.weight");
+        int64_t n = vkti_tensor_numel(table), diff = 0;
+        float *dev = download(e, table), *file = malloc(sizeof(float) * (size_t)n);
+        if (dev && file && vkti_io_tensor_to_f32(&e->d, ft, file, (uint64_t)n) == 0) {
+            for (int64_t i = 0; i < n; i++) {
+                float want = e->dt == VKTI_F16 ? vkti_f16_to_f32(vkti_f32_to_f16(file[i])) : file[i];
+                diff += memcmp(&want, &dev[i], sizeof want) != 0;
+            }
+            printf("%s ti step: %lld frozen embedding rows bit-identical after the step (%lld elements differ)\n",
+                   diff ? "FAIL" : "ok  ", (long long)(n / ft->shape[1]), (long long)diff);
+            if (diff)
+                failed++;
+            else
+                passed++;
+        } else {
+            printf("FAIL could not read the token table back\n");
+            failed++;
+        }
+        free(dev);
+        free(file);
+    }
 done:
     free(ids), free(init), free(lat), free(noise), free(ts), free(loss), free(grad), free(newr), free(ggrad), free(grow);
     vkti_ti_step_free(s);
