@@ -34,6 +34,8 @@ size_t vkti_dtype_size(vkti_dtype t);
 const char *vkti_dtype_name(vkti_dtype t);
 
 #define VKTI_MAX_DIMS 4
+/* ndim and a shape array from a list: vkti_arena_tensor(a, &t, VKTI_F16, VKTI_DIMS(B, T, D)) */
+#define VKTI_DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
 
 /* A tensor is a typed, shaped byte range of a device block. Tensors do not own memory: an
  * arena does. shape[0] is the outermost dimension; elements are packed (row-major). */
