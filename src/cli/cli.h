@@ -9,6 +9,7 @@
 typedef struct cli_globals {
     const char *device;
     vkti_precision precision;
+    int precision_set;       /* --precision was given */
     int verbose;
     int validation;          /* VKTI_VALIDATION=1 in the environment */
     const char *max_vram;
@@ -28,6 +29,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...);
 int cli_is_help(const char *arg);
 
 int cmd_devices(int argc, char **argv, const cli_globals *g);
+int cmd_train(int argc, char **argv, const cli_globals *g);
 int cmd_selftest(int argc, char **argv, const cli_globals *g);
 int cmd_bench(int argc, char **argv, const cli_globals *g);
 int cmd_inspect(int argc, char **argv, const cli_globals *g);

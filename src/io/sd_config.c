@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "io/bytes.h"
-#include "train/noise_schedule.h"
+#include "io/noise_schedule.h"
 
 const char *vkti_sd_family_name(vkti_sd_family f) { return f == VKTI_SD_FAMILY_SD2 ? "SD 2.x" : "SD 1.x"; }
 
@@ -843,6 +843,20 @@ char *vkti_unet_config_to_json(const vkti_unet_config *c)
     return finish(o);
 }
 
+/* A float-typed config field, always written with a decimal point or exponent: cJSON prints 1.0
+ * as 1, and transformers 5 validates its config fields' types (an int where a float is declared
+ * is refused: "initializer_factor ... expected float, got int"). */
+static void add_float(cJSON *o, const char *key, double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v) /* the shortest of %.15g / %.17g that reads back exactly */
+        snprintf(buf, sizeof buf, "%.17g", v);
+    if (!strpbrk(buf, ".eEn"))
+        strcat(buf, ".0");
+    cJSON_AddRawToObject(o, key, buf);
+}
+
 char *vkti_clip_text_config_to_json(const vkti_clip_text_config *c)
 {
     cJSON *o = cJSON_CreateObject();
@@ -851,16 +865,16 @@ char *vkti_clip_text_config_to_json(const vkti_clip_text_config *c)
     cJSON *arch = cJSON_AddArrayToObject(o, "architectures");
     if (arch)
         cJSON_AddItemToArray(arch, cJSON_CreateString("CLIPTextModel"));
-    cJSON_AddNumberToObject(o, "attention_dropout", 0.0);
+    add_float(o, "attention_dropout", 0.0);
     cJSON_AddNumberToObject(o, "bos_token_id", c->bos_token_id);
-    cJSON_AddNumberToObject(o, "dropout", 0.0);
+    add_float(o, "dropout", 0.0);
     cJSON_AddNumberToObject(o, "eos_token_id", c->eos_token_id);
     cJSON_AddStringToObject(o, "hidden_act", c->hidden_act == VKTI_CLIP_GELU ? "gelu" : "quick_gelu");
     cJSON_AddNumberToObject(o, "hidden_size", c->hidden_size);
-    cJSON_AddNumberToObject(o, "initializer_factor", 1.0);
-    cJSON_AddNumberToObject(o, "initializer_range", 0.02);
+    add_float(o, "initializer_factor", 1.0);
+    add_float(o, "initializer_range", 0.02);
     cJSON_AddNumberToObject(o, "intermediate_size", c->intermediate_size);
-    cJSON_AddNumberToObject(o, "layer_norm_eps", c->layer_norm_eps);
+    add_float(o, "layer_norm_eps", c->layer_norm_eps);
     cJSON_AddNumberToObject(o, "max_position_embeddings", c->max_position_embeddings);
     cJSON_AddStringToObject(o, "model_type", "clip_text_model");
     cJSON_AddNumberToObject(o, "num_attention_heads", c->num_attention_heads);

@@ -172,7 +172,7 @@ void vkti_vae_config_sd15(vkti_vae_config *c);
 /* ---- scheduler_config.json ------------------------------------------------------------------ */
 
 /* What vkti reads from a scheduler config to describe it (the training schedule itself comes from
- * train/noise_schedule.h, which parses the same text). */
+ * io/noise_schedule.h, which parses the same text). */
 typedef struct vkti_scheduler_info {
     char class_name[64];                    /* "_class_name", "" if absent */
     int num_train_timesteps;

@@ -1,7 +1,7 @@
 /* sd_dims.h — the networks' dimensions (clip_text.h, unet.h, vae.h) from the model's configs
  * (io/sd_config.h, as io/model_files.h opens them). What a config can say and a network builder
- * cannot build is refused here with the key named: a UNet whose blocks differ in resnet count,
- * more blocks than the builders hold, other conv_in / conv_out kernels, a mid-block output scale. */
+ * cannot build is refused here with the key named: more blocks than the builders hold, other
+ * conv_in / conv_out kernels, a mid-block output scale. */
 #ifndef VKTI_MODEL_SD_DIMS_H
 #define VKTI_MODEL_SD_DIMS_H
 

@@ -243,6 +243,8 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
                          "(images in multiples of %lld pixels)", d->in_channels, (long long)f, (long long)(8 * f));
     vkti_arena_release(nn->act, 0);
     vkti_arena_release(nn->tmp, 0);
+    vkti_arena_reset_peak(nn->act);
+    vkti_arena_reset_peak(nn->tmp);
     u->trained = 0;
     u->nskips = 0;
     u->cond = *cond;
@@ -362,7 +364,7 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
         (rc = vkti_conv2d_forward(c, out, &hn, &u->conv_out_w, &u->conv_out_b, NULL, &CONV3)))
         return rc;
     u->trained = train;
-    u->act_bytes = vkti_arena_bytes(nn->act) + vkti_arena_bytes(nn->tmp);
+    u->act_bytes = vkti_arena_peak(nn->act) + vkti_arena_peak(nn->tmp);
     return VKTI_OK;
 }
 
@@ -485,6 +487,6 @@ int vkti_unet_backward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *d_cond, con
         }
     }
 done:
-    u->act_bytes = vkti_arena_bytes(nn->act) + vkti_arena_bytes(nn->tmp);
+    u->act_bytes = vkti_arena_peak(nn->act) + vkti_arena_peak(nn->tmp);
     return VKTI_OK;
 }

@@ -34,7 +34,7 @@ int vkti_unet_create(vkti_unet **out, vkti_gpu *g, const vkti_unet_dims *dims, c
                      vkti_dtype dtype);
 void vkti_unet_free(vkti_unet *u);
 uint64_t vkti_unet_params(const vkti_unet *u);
-/* Device bytes of the activations the last recording allocated (kept + temporary). */
+/* Device bytes the last recording's activations used at most (kept + temporary peaks). */
 uint64_t vkti_unet_activation_bytes(const vkti_unet *u);
 
 /* Records the forward: out [N, h, w, out_channels] from sample [N, h, w, in_channels],

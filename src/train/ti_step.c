@@ -40,8 +40,10 @@ static int record(vkti_ti_step *s, int mode)
     const vkti_tensor *target = p->v_prediction ? &s->target : &s->noise;
     const vkti_tensor *mask = p->use_mask ? &s->mask : NULL;
     int rc;
-    if ((rc = vkti_cmd_begin(c)) || (rc = vkti_rng_normal_forward(c, &s->noise, &s->key, 0, 0)) ||
-        (rc = vkti_rng_normal_forward(c, &s->eps2, &s->key, 1, 0)) || (rc = vkti_mul_forward(c, &s->tmp, &s->std, &s->eps2)) ||
+    if ((rc = vkti_cmd_begin(c)) ||
+        (!p->external_noise && ((rc = vkti_rng_normal_forward(c, &s->noise, &s->key, 0, 0)) ||
+                                (rc = vkti_rng_normal_forward(c, &s->eps2, &s->key, 1, 0)))) ||
+        (rc = vkti_mul_forward(c, &s->tmp, &s->std, &s->eps2)) ||
         (rc = vkti_mix_forward(c, &s->latent, &s->mean, &s->tmp, &s->coef_lat)) ||
         (rc = vkti_mix_forward(c, &s->noisy, &s->latent, &s->noise, &s->coef_noisy)) ||
         (p->v_prediction && (rc = vkti_mix_forward(c, &s->target, &s->noise, &s->latent, &s->coef_target))) ||
@@ -133,9 +135,15 @@ int vkti_ti_step_create(vkti_ti_step **out, vkti_gpu *g, vkti_clip_text *te, vkt
     io->loss = h;
     /* device tensors */
     int64_t scn = vkti_loss_scratch_elems(n), gscn = vkti_loss_scratch_elems(E * D);
-    if ((rc = vkti_arena_tensor(s->dev, &s->noise, dt, VKTI_DIMS(B, H, W, C))) ||
-        (rc = vkti_arena_tensor(s->dev, &s->eps2, dt, VKTI_DIMS(B, H, W, C))) ||
-        (rc = vkti_arena_tensor(s->dev, &s->tmp, dt, VKTI_DIMS(B, H, W, C))) ||
+    if (p->external_noise) {
+        if ((rc = mapped(s, &s->noise, dt, VKTI_DIMS(B, H, W, C), &io->noise)) ||
+            (rc = mapped(s, &s->eps2, dt, VKTI_DIMS(B, H, W, C), &io->eps2)))
+            goto fail;
+    } else if ((rc = vkti_arena_tensor(s->dev, &s->noise, dt, VKTI_DIMS(B, H, W, C))) ||
+               (rc = vkti_arena_tensor(s->dev, &s->eps2, dt, VKTI_DIMS(B, H, W, C)))) {
+        goto fail;
+    }
+    if ((rc = vkti_arena_tensor(s->dev, &s->tmp, dt, VKTI_DIMS(B, H, W, C))) ||
         (rc = vkti_arena_tensor(s->dev, &s->latent, dt, VKTI_DIMS(B, H, W, C))) ||
         (rc = vkti_arena_tensor(s->dev, &s->noisy, dt, VKTI_DIMS(B, H, W, C))) ||
         (rc = vkti_arena_tensor(s->dev, &s->target, dt, VKTI_DIMS(B, H, W, C))) ||
@@ -204,6 +212,11 @@ int vkti_ti_step_eval(vkti_ti_step *s)
 {
     int rc = record(s, MODE_EVAL);
     return rc ? rc : vkti_cmd_submit(s->rec, 1);
+}
+
+int vkti_ti_step_get_grad(vkti_ti_step *s, float *grad)
+{
+    return vkti_tensor_download_f32(s->g, &s->grad, grad, vkti_tensor_numel(&s->grad));
 }
 
 int vkti_ti_step_get_rows(vkti_ti_step *s, float *rows)

@@ -29,6 +29,8 @@ typedef struct vkti_ti_step_params {
     int use_mask;              /* per-pixel loss mask [B, h*w] in the inputs */
     vkti_optim_kind optimizer;
     vkti_dtype dtype;          /* the networks' storage dtype (F16 or F32) */
+    int external_noise;        /* 1: noise and eps2 are inputs the host writes (tests that must use
+                                  another program's noise), not drawn on the GPU */
 } vkti_ti_step_params;
 
 /* Host views of the per-step tensors (mapped memory). Write inputs only between runs. */
@@ -45,6 +47,7 @@ typedef struct vkti_ti_io {
     float *hyper;              /* [VKTI_OPT_HYPER_N]: vkti_optim_hyper */
     const uint32_t *state;     /* [VKTI_OPT_STATE_N]: the optimizer's step and skip counters */
     const float *loss;         /* [1]: the last run's loss (before weights' 1/A, as weighted) */
+    void *noise, *eps2;        /* [B, h, w, c] network dtype, with external_noise only */
 } vkti_ti_io;
 
 typedef struct vkti_ti_step vkti_ti_step;
@@ -64,6 +67,9 @@ int vkti_ti_step_update(vkti_ti_step *s);
 /* Forward and loss only, from the same inputs (the deterministic validation loss); waits. */
 int vkti_ti_step_eval(vkti_ti_step *s);
 
+/* The gradient accumulated since the last update [E, D] f32 (as the backward made it: times the
+ * loss scale). */
+int vkti_ti_step_get_grad(vkti_ti_step *s, float *grad);
 /* The learned rows [E, D] f32, and the optimizer state (m, v [E, D] f32 — v unused by SGD — and
  * the u32 state), for saving and for checkpoints; set_* restore them. */
 int vkti_ti_step_get_rows(vkti_ti_step *s, float *rows);
