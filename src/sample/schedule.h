@@ -17,7 +17,7 @@
  * the file gives is used; a key it lacks takes the default of the file's class when that class has
  * the key, else the sampler's own default. Keys read here: timestep_spacing, steps_offset,
  * set_alpha_to_one, clip_sample, clip_sample_range, use_karras_sigmas, thresholding (refused when
- * true); the noise schedule itself (betas, prediction type) is train/noise_schedule.h's.
+ * true); the noise schedule itself (betas, prediction type) is io/noise_schedule.h's.
  *
  * Refused (diffusers would fail or silently misbehave): steps of 0 or more than the schedule's
  * timesteps; a leading spacing whose offset runs past the last timestep; a trailing spacing whose
@@ -30,7 +30,7 @@
 
 #include "base/diag.h"
 #include "pc_sampler.h"
-#include "train/noise_schedule.h"
+#include "io/noise_schedule.h"
 #include "vkti/generate.h"
 
 typedef enum vkti_timestep_spacing {
