@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/platform.h"
+#include "base/str.h"
 #include "io/bytes.h"
 #include "io/ckpt.h"
 #include "io/ldm_infer.h"
@@ -42,33 +43,6 @@ const char *vkti_model_layout_name(const vkti_model *m)
 
 /* ---- small helpers ------------------------------------------------------------------------------ */
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
-static char *dupfmt(const char *f, ...) VKTI_PRINTF(1, 2);
-static char *dupfmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    int n = vsnprintf(NULL, 0, f, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *p = malloc((size_t)n + 1);
-    if (!p)
-        return NULL;
-    va_start(ap, f);
-    vsnprintf(p, (size_t)n + 1, f, ap);
-    va_end(ap);
-    return p;
-}
-
 static void note(vkti_diag *d, vkti_model *m, const char *f, ...) VKTI_PRINTF(3, 4);
 static void note(vkti_diag *d, vkti_model *m, const char *f, ...)
 {
@@ -82,7 +56,7 @@ static void note(vkti_diag *d, vkti_model *m, const char *f, ...)
     if (!p)
         return;
     m->notes = p;
-    if ((p[m->note_count] = dupstr(buf)))
+    if ((p[m->note_count] = vkti_str_dup(buf)))
         m->note_count++;
 }
 
@@ -123,7 +97,7 @@ static vkti_model_file *add_file(vkti_diag *d, vkti_model *m, const char *path)
     }
     m->files_ = p;
     vkti_model_file *f = calloc(1, sizeof *f);
-    if (!f || !(f->path = dupstr(path))) {
+    if (!f || !(f->path = vkti_str_dup(path))) {
         free(f);
         vkti_fail(d, VKTI_E_OOM, "out of memory opening %s", path);
         return NULL;
@@ -428,7 +402,7 @@ static int open_sharded(vkti_diag *d, vkti_model *m, const char *dir, const char
         }
     }
     if (!rc)
-        *files_desc = dupfmt("%s (%d shard%s)", index_path, ns, ns == 1 ? "" : "s");
+        *files_desc = vkti_str_fmt("%s (%d shard%s)", index_path, ns, ns == 1 ? "" : "s");
     cJSON_Delete(root);
     return rc;
 }
@@ -448,7 +422,7 @@ static int load_component(vkti_diag *d, vkti_model *m, const char *root, vkti_sd
     int rc = read_text(d, path, VKTI_SD_MAX_CONFIG_BYTES, config_json, config_len);
     if (rc)
         return rc;
-    m->parts[comp].config_source = dupstr(path);
+    m->parts[comp].config_source = vkti_str_dup(path);
     const char *const *names = comp == VKTI_SD_TEXT_ENCODER ? text_files : unet_vae_files;
     int chosen = -1;
     for (int i = 0; names[i]; i++) {
@@ -475,7 +449,7 @@ static int load_component(vkti_diag *d, vkti_model *m, const char *root, vkti_sd
         rc = open_sharded(d, m, dir, path, &list, &count, &files);
     } else {
         rc = open_weights(d, m, path, &list, &count, NULL);
-        files = dupstr(path);
+        files = vkti_str_dup(path);
     }
     if (!rc && !files)
         rc = vkti_fail(d, VKTI_E_OOM, "out of memory");
@@ -573,7 +547,7 @@ static int diffusers_rest(vkti_diag *d, vkti_model *m, const char *root, vkti_io
     /* the family from the configs: OpenCLIP's gelu text encoder and linear projections are SD 2.x */
     const int gelu = m->text_encoder.hidden_act == VKTI_CLIP_GELU, linear = m->unet.use_linear_projection;
     m->family = gelu || linear ? VKTI_SD_FAMILY_SD2 : VKTI_SD_FAMILY_SD1;
-    m->family_reason = dupfmt("text encoder activation %s, UNet projections %s",
+    m->family_reason = vkti_str_fmt("text encoder activation %s, UNet projections %s",
                               gelu ? "gelu (OpenCLIP)" : "quick_gelu (OpenAI CLIP)",
                               linear ? "linear" : "1x1 convolutions");
     /* scheduler */
@@ -582,13 +556,13 @@ static int diffusers_rest(vkti_diag *d, vkti_model *m, const char *root, vkti_io
     if (vkti_file_exists(path)) {
         if ((rc = read_text(d, path, VKTI_SD_MAX_CONFIG_BYTES, &m->scheduler_json, &m->scheduler_json_len)))
             return rc;
-        m->scheduler_source = dupstr(path);
+        m->scheduler_source = vkti_str_dup(path);
     } else {
         /* as for single files: SD 2.x's released schedulers are v_prediction (2.x-base aside) */
         const int v = m->family == VKTI_SD_FAMILY_SD2;
         m->scheduler_json = vkti_scheduler_config_sd(v);
         m->scheduler_json_len = m->scheduler_json ? strlen(m->scheduler_json) : 0;
-        m->scheduler_source = dupfmt("%s defaults (no scheduler/scheduler_config.json): scaled_linear 0.00085 to 0.012, "
+        m->scheduler_source = vkti_str_fmt("%s defaults (no scheduler/scheduler_config.json): scaled_linear 0.00085 to 0.012, "
                                      "%s", vkti_sd_family_name(m->family), v ? "v_prediction" : "epsilon");
         note(d, m, "no scheduler/scheduler_config.json: using %s's schedule (scaled_linear, %s)",
              vkti_sd_family_name(m->family), v ? "v_prediction" : "epsilon");
@@ -623,7 +597,7 @@ static int metadata_configs(vkti_diag *d, vkti_model *m, const char *path)
         const char *text = vkti_safetensors_meta(st, keys[k]);
         if (!text)
             continue;
-        char *src = dupfmt("%s (__metadata__ %s)", path, keys[k]);
+        char *src = vkti_str_fmt("%s (__metadata__ %s)", path, keys[k]);
         if (!src)
             return vkti_fail(d, VKTI_E_OOM, "out of memory");
         const size_t len = strlen(text);
@@ -634,7 +608,7 @@ static int metadata_configs(vkti_diag *d, vkti_model *m, const char *path)
             rc = vkti_clip_text_config_parse(d, &m->text_encoder, text, len, src);
         else if (k == 2)
             rc = vkti_vae_config_parse(d, &m->vae, text, len, src);
-        else if (!(m->scheduler_json = dupstr(text)))
+        else if (!(m->scheduler_json = vkti_str_dup(text)))
             rc = vkti_fail(d, VKTI_E_OOM, "out of memory");
         if (rc) {
             free(src);
@@ -672,12 +646,12 @@ static int open_single(vkti_diag *d, vkti_model *m, const char *path)
         return rc;
     }
     m->family = g.family;
-    m->family_reason = dupstr(g.reason);
+    m->family_reason = vkti_str_dup(g.reason);
     m->unet = g.unet;
     m->text_encoder = g.text;
     m->vae = g.vae;
     for (int c = 0; c < VKTI_SD_COMPONENTS; c++)
-        m->parts[c].config_source = dupfmt("inferred from %s's tensor names and shapes (%s defaults for what they "
+        m->parts[c].config_source = vkti_str_fmt("inferred from %s's tensor names and shapes (%s defaults for what they "
                                            "do not show)", path, vkti_sd_family_name(g.family));
     /* configs vkti wrote into the file itself */
     if (m->format == VKTI_MODEL_SAFETENSORS && (rc = metadata_configs(d, m, path))) {
@@ -687,7 +661,7 @@ static int open_single(vkti_diag *d, vkti_model *m, const char *path)
     if (!m->scheduler_json) {
         m->scheduler_json = vkti_scheduler_config_sd(g.v_prediction);
         m->scheduler_json_len = m->scheduler_json ? strlen(m->scheduler_json) : 0;
-        m->scheduler_source = dupfmt("%s defaults (the file has no scheduler config): scaled_linear 0.00085 to 0.012, "
+        m->scheduler_source = vkti_str_fmt("%s defaults (the file has no scheduler config): scaled_linear 0.00085 to 0.012, "
                                      "1000 steps, %s", vkti_sd_family_name(g.family),
                                      g.v_prediction ? "v_prediction" : "epsilon");
     }
@@ -702,7 +676,7 @@ static int open_single(vkti_diag *d, vkti_model *m, const char *path)
     if (!used)
         rc = vkti_fail(d, VKTI_E_OOM, "out of memory");
     for (int c = 0; c < VKTI_SD_COMPONENTS && !rc; c++) {
-        m->parts[c].files = dupstr(path);
+        m->parts[c].files = vkti_str_dup(path);
         rc = resolve(d, m, (vkti_sd_component)c, list, count, 1, path, used);
     }
     if (!rc)
@@ -787,7 +761,7 @@ static int cross_check(vkti_diag *d, const vkti_model *m)
 int vkti_model_open(vkti_diag *d, vkti_model *m, const char *path, const char *tokenizer_dir)
 {
     memset(m, 0, sizeof *m);
-    if (!(m->path = dupstr(path)))
+    if (!(m->path = vkti_str_dup(path)))
         return vkti_fail(d, VKTI_E_OOM, "out of memory");
     int rc;
     if (vkti_dir_exists(path)) {
@@ -829,7 +803,7 @@ int vkti_model_open(vkti_diag *d, vkti_model *m, const char *path, const char *t
         if (m->tokenizer.needs_sd2_pad)
             note(d, m, "tokenizer: an SD 1.x CLIP tokenizer for an SD 2.x model: padding with \"!\" as SD 2.x does");
     } else {
-        m->tokenizer_error = dupstr(td.msg);
+        m->tokenizer_error = vkti_str_dup(td.msg);
     }
     fingerprint(m);
     return VKTI_OK;
