@@ -218,8 +218,7 @@ int cmd_generate(int argc, char **argv, const cli_globals *g)
     int rc = vkti_generate(ctx, &o, &r);
     if (rc) {
         int code = cli_fail(ctx, rc);
-        vkti_ctx_free(ctx);
-        return code;
+        return cli_done(ctx, code);
     }
     if (r->truncated)
         fprintf(stderr, "warning: the prompt or the negative prompt was cut to the 75 tokens the text encoder reads\n");
@@ -234,6 +233,5 @@ int cmd_generate(int argc, char **argv, const cli_globals *g)
            r->seconds_sampling, r->steps_per_second, r->seconds_decode, r->seconds_total, r->device, r->precision,
            (double)r->peak_bytes / 1048576.0);
     vkti_generate_report_free(r);
-    vkti_ctx_free(ctx);
-    return 0;
+    return cli_done(ctx, 0);
 }
