@@ -19,7 +19,12 @@ Run on the GPU machine (torch; diffusers from its source tree; transformers), af
 Every sampler in one go: --sampler all. With --embedding FILE[:TOKEN] (repeatable) the pipeline loads
 it with load_textual_inversion. Prints, per sampler, the largest and mean difference of the final
 latents (relative to their RMS) and of the 8-bit pictures; writes OUT_<sampler>.png (diffusers'),
-OUT_<sampler>_vkti.png and OUT.json. vkti runs with --precision (fp32 compares the networks and
+OUT_<sampler>_vkti.png and OUT.json. With --save-reference FILE it also writes diffusers' final
+latents of each sampler run (float32, [batch, h, w, 4] as vkti keeps them; keys "<run>.latents",
+runs ddim, ddim_eta, euler_a, dpmpp_2m, dpmpp_2m_karras with --sampler all) and the settings in
+__metadata__: the fixture tests/unit/test_txt2img.c compares vkti's whole loop with, on the tiny
+model (make_tiny_sd --preset tiny --seed 1 --tokenizer-from tests/data/tokenizer/tiny).
+vkti runs with --precision (fp32 compares the networks and
 samplers without half-precision rounding; fp16 is what users run); diffusers runs in float32.
 """
 import argparse
@@ -81,6 +86,20 @@ def read_safetensors(path):
     return out, header.get('__metadata__', {})
 
 
+def write_safetensors(path, tensors, meta):
+    header, blobs, off = {"__metadata__": meta}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        b = struct.pack('<%df' % t.numel(), *t.flatten().tolist())
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b' ' * (-len(h) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--diffusers', default=None)
@@ -101,6 +120,7 @@ def main():
     ap.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
     ap.add_argument('--device', default=None, help='torch device (default cuda when there)')
     ap.add_argument('--out', required=True, help='prefix of the files written')
+    ap.add_argument('--save-reference', default=None, help="safetensors of diffusers' final latents per run")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     for c in [args.diffusers, os.environ.get('VKTI_DIFFUSERS_SRC'), '.ref/src',
@@ -134,9 +154,14 @@ def main():
     results = {"model": args.model, "prompt": args.prompt, "negative": args.negative, "steps": args.steps,
                "cfg": args.cfg, "seed": args.seed, "size": [W, H], "vkti_precision": args.precision,
                "torch": torch.__version__, "device": str(dev)}
-    samplers = list(SAMPLERS) if args.sampler == 'all' else [args.sampler]
-    for s in samplers:
-        karras = args.karras and s == 'dpmpp_2m'
+    runs = [(s, args.karras and s == 'dpmpp_2m', args.eta if s == 'ddim' else 0.0)
+            for s in (list(SAMPLERS) if args.sampler == 'all' else [args.sampler])]
+    if args.sampler == 'all':
+        runs += [('ddim', False, 1.0 if args.eta == 0 else args.eta), ('dpmpp_2m', True, 0.0)]
+        runs = [r for i, r in enumerate(runs) if r not in runs[:i]]
+    saved = {}
+    for s, karras, eta in runs:
+        run = s + ('_karras' if karras else '') + ('_eta' if eta else '')
         over = {"use_karras_sigmas": True} if karras else {}
         sched = getattr(diffusers, SAMPLERS[s]).from_config(base_config, **over)
         pipe.scheduler = sched
@@ -156,17 +181,17 @@ def main():
 
         euler_mod.randn_tensor = step_noise
         ddim_mod.randn_tensor = step_noise
-        eta = args.eta if s == 'ddim' else 0.0
         res = pipe(prompt=args.prompt, negative_prompt=args.negative or None, num_inference_steps=args.steps,
                    guidance_scale=args.cfg, height=H, width=W, num_images_per_prompt=args.batch,
                    latents=(lat0 / init_sigma).to(dev), output_type='latent', eta=eta)
         ref_lat = res.images.float()
+        saved[run] = ref_lat.cpu().permute(0, 2, 3, 1).contiguous()
         with torch.no_grad():
             img = pipe.vae.decode(ref_lat / pipe.vae.config.scaling_factor).sample
         ref_px = pipe.image_processor.postprocess(img, output_type='np')
         ref_px = (ref_px * 255).round().astype('uint8')
         # vkti
-        prefix = '%s_%s' % (args.out, s)
+        prefix = '%s_%s' % (args.out, run)
         cmd = [args.vkti, '--precision', args.precision, 'generate', '--model', args.model, '--prompt', args.prompt,
                '--sampler', s, '--steps', str(args.steps), '--cfg', str(args.cfg), '--seed', str(args.seed),
                '--batch', str(args.batch), '--width', str(W), '--height', str(H), '--out', prefix + '_vkti.png',
@@ -183,7 +208,7 @@ def main():
         print(p.stdout.strip())
         if p.returncode:
             print(p.stderr)
-            results[s] = {"error": p.stderr.strip()}
+            results[run] = {"error": p.stderr.strip()}
             continue
         tens, _ = read_safetensors(prefix + '_vkti.safetensors')
         shape, vals = tens['latents']
@@ -202,13 +227,20 @@ def main():
         r = {"starting_latents_max_abs_diff": d0, "latents_rms": rms,
              "latents_max_abs_diff_rel_rms": dl.max().item() / rms, "latents_mean_abs_diff_rel_rms": dl.mean().item() / rms,
              "pixels_max_abs_diff": int(dp.max()), "pixels_mean_abs_diff": float(dp.mean()), "karras": karras}
-        results[s] = r
-        print('%-9s%s starting latents %.2g apart; final latents max %.3g, mean %.3g of their RMS %.3g; pixels max %d, '
-              'mean %.2f levels' % (s, ' karras' if karras else '', d0, r["latents_max_abs_diff_rel_rms"],
+        results[run] = r
+        print('%-15s starting latents %.2g apart; final latents max %.3g, mean %.3g of their RMS %.3g; pixels max %d, '
+              'mean %.2f levels' % (run, d0, r["latents_max_abs_diff_rel_rms"],
                                     r["latents_mean_abs_diff_rel_rms"], rms, r["pixels_max_abs_diff"],
                                     r["pixels_mean_abs_diff"]))
     with open(args.out + '.json', 'w') as f:
         json.dump(results, f, indent=1)
+    if args.save_reference:
+        meta = {"prompt": args.prompt, "negative": args.negative, "steps": str(args.steps), "cfg": repr(args.cfg),
+                "seed": str(args.seed), "width": str(W), "height": str(H), "batch": str(args.batch),
+                "eta": repr(args.eta if args.eta else 1.0), "diffusers": diffusers.__version__, "torch": torch.__version__,
+                "made_by": "tools/ref/pipeline_reference.py --save-reference"}
+        write_safetensors(args.save_reference, {k + '.latents': v for k, v in saved.items()}, meta)
+        print('wrote', args.save_reference)
     print('wrote', args.out + '.json')
 
 
