@@ -2,7 +2,8 @@
  *
  * Sources read (facts, no code copied): diffusers 58eb52c schedulers/scheduling_ddim.py,
  * scheduling_euler_ancestral_discrete.py, scheduling_dpmsolver_multistep.py, configuration_utils.py
- * (from_config keeps the source class's keys, defaults included); numpy's linspace
+ * (from_config passes on only the keys the file had: a key the source class filled from its own
+ * defaults is in `_use_default_values` and dropped, so the new sampler's defaults apply); numpy's linspace
  * (numpy/_core/function_base.py: y = arange(num) * step + start, last = stop), arange's fill
  * (start + i * (a[1] - a[0])), interp (slope * (x - xp[j]) + fp[j]; fp[j] when x == xp[j]), round
  * (half to even); torch's pow (x ** 2 is x * x, x ** 0.5 is sqrt).
@@ -61,31 +62,6 @@ const char *vkti_spacing_name(vkti_timestep_spacing s)
 
 /* ---- the config ------------------------------------------------------------------------------ */
 
-/* the defaults of scheduler classes that SD model folders name (-1: the class has no such key) */
-typedef struct class_defaults {
-    const char *name;
-    int spacing, set_alpha_to_one, clip_sample, karras;
-    double clip_range; /* < 0: none */
-} class_defaults;
-
-enum { LEAD = VKTI_SPACING_LEADING, LINS = VKTI_SPACING_LINSPACE };
-static const class_defaults CLASSES[] = {
-    {"PNDMScheduler", LEAD, 0, -1, -1, -1},
-    {"DDIMScheduler", LEAD, 1, 1, -1, 1.0},
-    {"DDPMScheduler", LEAD, -1, 1, -1, 1.0},
-    {"LCMScheduler", LEAD, 1, 0, -1, 1.0},
-    {"TCDScheduler", LEAD, 1, 0, -1, 1.0},
-    {"EulerAncestralDiscreteScheduler", LINS, -1, -1, -1, -1},
-    {"EulerDiscreteScheduler", LINS, -1, -1, 0, -1},
-    {"DPMSolverMultistepScheduler", LINS, -1, -1, 0, -1},
-    {"LMSDiscreteScheduler", LINS, -1, -1, 0, -1},
-    {"HeunDiscreteScheduler", LINS, -1, 0, 0, 1.0},
-    {"UniPCMultistepScheduler", LINS, -1, -1, 0, -1},
-    {"DEISMultistepScheduler", LINS, -1, -1, 0, -1},
-    {"KDPM2DiscreteScheduler", LINS, -1, -1, 0, -1},
-    {"KDPM2AncestralDiscreteScheduler", LINS, -1, -1, 0, -1},
-};
-
 static int json_bool(vkti_diag *d, const cJSON *it, const char *source, const char *key, int *out)
 {
     if (!cJSON_IsBool(it))
@@ -110,21 +86,6 @@ int vkti_sampling_config_parse(vkti_diag *d, vkti_sampling_config *cfg, const ch
         if (n >= sizeof cfg->class_name)
             n = sizeof cfg->class_name - 1;
         memcpy(cfg->class_name, it->valuestring, n);
-    }
-    for (size_t i = 0; i < sizeof CLASSES / sizeof CLASSES[0]; i++) {
-        const class_defaults *c = &CLASSES[i];
-        if (strcmp(c->name, cfg->class_name))
-            continue;
-        cfg->has_spacing = cfg->has_steps_offset = 1;
-        cfg->spacing = (vkti_timestep_spacing)c->spacing;
-        if ((cfg->has_set_alpha_to_one = c->set_alpha_to_one >= 0))
-            cfg->set_alpha_to_one = c->set_alpha_to_one;
-        if ((cfg->has_clip_sample = c->clip_sample >= 0))
-            cfg->clip_sample = c->clip_sample;
-        if ((cfg->has_clip_range = c->clip_range >= 0))
-            cfg->clip_sample_range = c->clip_range;
-        if ((cfg->has_karras = c->karras >= 0))
-            cfg->use_karras_sigmas = c->karras;
     }
     if ((it = cJSON_GetObjectItemCaseSensitive(root, "timestep_spacing"))) {
         const char *v = cJSON_GetStringValue(it);

@@ -14,8 +14,11 @@
  *
  * The scheduler config: the model's scheduler_config.json names its class (PNDMScheduler for SD
  * 1.x, DDIMScheduler for SD 2.x...). As `Sampler.from_config(pipe.scheduler.config)` does, a key
- * the file gives is used; a key it lacks takes the default of the file's class when that class has
- * the key, else the sampler's own default. Keys read here: timestep_spacing, steps_offset,
+ * the file gives is used and a key it lacks takes the sampler's own default — not the file's
+ * class's: diffusers lists the keys a class filled from its defaults in `_use_default_values` and
+ * from_config drops them (so SD 1.5's PNDM file, which has no timestep_spacing, gives Euler a and
+ * DPM++ their "linspace" and DDIM its "leading"; checked against diffusers' own runs in
+ * tests/fixtures/sampler_reference.safetensors). Keys read here: timestep_spacing, steps_offset,
  * set_alpha_to_one, clip_sample, clip_sample_range, use_karras_sigmas, thresholding (refused when
  * true); the noise schedule itself (betas, prediction type) is io/noise_schedule.h's.
  *
@@ -40,8 +43,8 @@ typedef enum vkti_timestep_spacing {
 } vkti_timestep_spacing;
 const char *vkti_spacing_name(vkti_timestep_spacing s);
 
-/* What a scheduler_config.json says about sampling, after the defaults of the class it names;
- * has_* is 0 where neither the file nor its class says anything (the sampler's default applies). */
+/* What a scheduler_config.json says about sampling; has_* is 0 where the file says nothing (the
+ * sampler's own default applies). */
 typedef struct vkti_sampling_config {
     char class_name[64];
     int has_spacing, has_steps_offset, has_set_alpha_to_one, has_clip_sample, has_clip_range, has_karras;

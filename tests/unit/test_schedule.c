@@ -29,6 +29,8 @@ static int passed, failed;
         }                                                 \
     } while (0)
 
+#define STEP_TOL 4e-6
+
 static const char SD15[] = "{\"_class_name\": \"PNDMScheduler\", \"_diffusers_version\": \"0.6.0\", \"beta_end\": 0.012, "
                            "\"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, \"num_train_timesteps\": 1000, "
                            "\"set_alpha_to_one\": false, \"skip_prk_steps\": true, \"steps_offset\": 1, "
@@ -71,7 +73,8 @@ static void test_timesteps(void)
 {
     vkti_noise_schedule ns = sd_schedule(VKTI_PREDICT_EPSILON);
     vkti_sampling_config sd = parse(SD15), lin = parse("{\"timestep_spacing\": \"linspace\"}"),
-                         tr = parse("{\"timestep_spacing\": \"trailing\"}");
+                         tr = parse("{\"timestep_spacing\": \"trailing\"}"),
+                         lead = parse("{\"timestep_spacing\": \"leading\", \"steps_offset\": 1}");
     vkti_sampler_plan p;
     vkti_diag d = {0};
     /* DDIM, SD 1.5's config (leading, steps_offset 1): 951, 901, ..., 1 */
@@ -103,8 +106,8 @@ static void test_timesteps(void)
           "euler linspace %g %.9g %g", p.timestep[0], p.timestep[1], p.timestep[19]);
     CHECK(p.init_sigma == p.sigmas[0] && p.sigmas[20] == 0.0f, "euler linspace init sigma %g vs %g", p.init_sigma, p.sigmas[0]);
     vkti_sampler_plan_free(&p);
-    /* Euler a, SD 1.5's config: leading + 1, init sigma sqrt(max^2 + 1) */
-    CHECK(plan(&p, &ns, &sd, VKTI_SAMPLER_EULER_A, 20, 0, 0, &d) == 0, "%s", d.msg);
+    /* Euler a, leading + 1 (a file that asks for it), init sigma sqrt(max^2 + 1) */
+    CHECK(plan(&p, &ns, &lead, VKTI_SAMPLER_EULER_A, 20, 0, 0, &d) == 0, "%s", d.msg);
     CHECK(p.timestep[0] == 951.0f && p.timestep[19] == 1.0f, "euler leading %g .. %g", p.timestep[0], p.timestep[19]);
     CHECK(rel_close(p.init_sigma, sqrt((double)p.sigmas[0] * p.sigmas[0] + 1), 1e-6), "euler leading init sigma %g",
           p.init_sigma);
@@ -115,8 +118,8 @@ static void test_timesteps(void)
     for (int i = 0; i < 20; i++)
         CHECK(p.timestep[i] == (float)dpm_lin[i], "dpm linspace t[%d] = %g", i, p.timestep[i]);
     vkti_sampler_plan_free(&p);
-    /* DPM++ 2M, SD 1.5's config: leading, ratio 1000 // 21 = 47, + 1 */
-    CHECK(plan(&p, &ns, &sd, VKTI_SAMPLER_DPMPP_2M, 20, 0, 0, &d) == 0, "%s", d.msg);
+    /* DPM++ 2M, leading + 1: ratio 1000 // 21 = 47 */
+    CHECK(plan(&p, &ns, &lead, VKTI_SAMPLER_DPMPP_2M, 20, 0, 0, &d) == 0, "%s", d.msg);
     for (int i = 0; i < 20; i++)
         CHECK(p.timestep[i] == (float)((20 - i) * 47 + 1), "dpm leading t[%d] = %g", i, p.timestep[i]);
     vkti_sampler_plan_free(&p);
@@ -128,18 +131,34 @@ static void test_timesteps(void)
 static void test_config(void)
 {
     vkti_sampling_config c = parse(SD15);
-    CHECK(!strcmp(c.class_name, "PNDMScheduler") && c.has_spacing && c.spacing == VKTI_SPACING_LEADING &&
-          c.steps_offset == 1 && c.has_set_alpha_to_one && !c.set_alpha_to_one && c.has_clip_sample && !c.clip_sample &&
-          !c.has_karras, "SD 1.5's PNDM config as read");
+    /* only what the file says: the keys its class filled from defaults do not pass to another
+     * sampler (diffusers' _use_default_values) */
+    CHECK(!strcmp(c.class_name, "PNDMScheduler") && !c.has_spacing && c.has_steps_offset && c.steps_offset == 1 &&
+          c.has_set_alpha_to_one && !c.set_alpha_to_one && c.has_clip_sample && !c.clip_sample && !c.has_karras,
+          "SD 1.5's PNDM config as read");
     c = parse("{\"_class_name\": \"DDIMScheduler\"}");
-    CHECK(c.spacing == VKTI_SPACING_LEADING && c.set_alpha_to_one && c.clip_sample && c.clip_sample_range == 1.0,
-          "DDIM's defaults");
+    CHECK(!c.has_spacing && !c.has_set_alpha_to_one && !c.has_clip_sample && !c.has_clip_range && !c.has_steps_offset,
+          "a class name alone gives nothing");
     c = parse("{\"_class_name\": \"EulerAncestralDiscreteScheduler\", \"steps_offset\": 1}");
-    CHECK(c.spacing == VKTI_SPACING_LINSPACE && c.steps_offset == 1 && !c.has_clip_sample, "Euler a's defaults");
+    CHECK(!c.has_spacing && c.steps_offset == 1 && !c.has_clip_sample, "Euler a's file");
     c = parse("{\"_class_name\": \"DPMSolverMultistepScheduler\", \"use_karras_sigmas\": true}");
-    CHECK(c.has_karras && c.use_karras_sigmas && c.spacing == VKTI_SPACING_LINSPACE, "DPM's use_karras_sigmas");
-    c = parse("{\"_class_name\": \"SomethingNew\"}");
-    CHECK(!c.has_spacing && !c.has_steps_offset && !c.has_clip_sample, "an unknown class gives nothing");
+    CHECK(c.has_karras && c.use_karras_sigmas && !c.has_spacing, "DPM's use_karras_sigmas");
+    /* SD 1.5's file: each sampler's own spacing (DDIM leading + offset 1; Euler a and DPM++ linspace) */
+    {
+        vkti_noise_schedule ns = sd_schedule(VKTI_PREDICT_EPSILON);
+        vkti_sampler_plan p;
+        vkti_diag d = {0};
+        vkti_sampling_config sd = parse(SD15);
+        const vkti_sampler ss[] = {VKTI_SAMPLER_DDIM, VKTI_SAMPLER_EULER_A, VKTI_SAMPLER_DPMPP_2M};
+        const float first[] = {951, 999, 999}, last[] = {1, 0, 50};
+        for (int i = 0; i < 3; i++) {
+            CHECK(plan(&p, &ns, &sd, ss[i], 20, 0, 0, &d) == 0 && p.timestep[0] == first[i] && p.timestep[19] == last[i],
+                  "SD 1.5's file, sampler %d: timesteps %g .. %g, diffusers %g .. %g", i, p.timestep[0], p.timestep[19],
+                  first[i], last[i]);
+            vkti_sampler_plan_free(&p);
+        }
+        vkti_noise_schedule_free(&ns);
+    }
     const char *bad[] = {"[1]", "{\"timestep_spacing\": \"sometimes\"}", "{\"steps_offset\": -1}", "{\"steps_offset\": 1.5}",
                          "{\"clip_sample\": 1}", "{\"thresholding\": true}", "{\"clip_sample_range\": 0}", "not json"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -479,7 +498,11 @@ static void test_fixture(void)
         CHECK(ulps(p.init_sigma, c->init_sigma) <= 1, "%s: init_noise_sigma %.9g, diffusers %.9g", c->name, p.init_sigma,
               c->init_sigma);
         /* every step from diffusers' own state: f32 coefficients and inputs, double arithmetic;
-         * diffusers rounds each tensor operation to float32 (a few ulp of the RMS) */
+         * diffusers rounds each tensor operation to float32 (a few ulp of the RMS). STEP_TOL was
+         * 2e-6 until diffusers' fixture first existed: DDIM with clipping and trailing spacing
+         * measured 2.0e-6 (its x0 = (x - sqrt(1 - abar) eps) / sqrt(abar) at abar ~ 0.005 goes
+         * through intermediates ~14x the result, each rounded to float32); 4e-6 is 34 float32
+         * ulp of the RMS, far below any wrong coefficient (1e-3 and up). */
         double worst_step = 0, worst_in = 0, e;
         int ok = 1;
         for (int i = 0; i < c->steps; i++) {
@@ -487,9 +510,9 @@ static void test_fixture(void)
             double *x0d = malloc(sizeof(double) * (size_t)n);
             ref_sampler_step(x, x0d, in, xi, hi, c->model_out + (int64_t)i * n, f.noise + (int64_t)i * n, p.coef[i],
                              p.mode, p.flags, 1, n, 1, n);
-            ok &= close_rms(x, c->x + (int64_t)(i + 1) * n, n, 2e-6, &e);
+            ok &= close_rms(x, c->x + (int64_t)(i + 1) * n, n, STEP_TOL, &e);
             worst_step = fmax(worst_step, e);
-            ok &= close_rms(x0d, c->x0 + (int64_t)i * n, n, 2e-6, &e);
+            ok &= close_rms(x0d, c->x0 + (int64_t)i * n, n, STEP_TOL, &e);
             worst_step = fmax(worst_step, e);
             float div = i ? p.coef[i - 1][VKTI_SC_IN_DIV] : p.init_coef[VKTI_SC_IN_DIV];
             for (int64_t j = 0; j < n; j++)

@@ -215,7 +215,7 @@ def main():
         v_lat = torch.tensor(vals, dtype=torch.float32).reshape(shape).permute(0, 3, 1, 2)
         shape0, vals0 = tens['initial']
         v0 = torch.tensor(vals0, dtype=torch.float32).reshape(shape0).permute(0, 3, 1, 2)
-        d0 = (v0 - lat0).abs().max().item()
+        d0 = (v0 - lat0 * init_sigma).abs().max().item()  # vkti keeps them times init_noise_sigma
         rms = ref_lat.cpu().pow(2).mean().sqrt().item()
         dl = (v_lat - ref_lat.cpu()).abs()
         files = [prefix + '_vkti.png'] if args.batch == 1 else \
