@@ -5,13 +5,18 @@
  * of two words gives exactly the image of those words (the learned-row path); guidance changes the
  * picture; the parameter checks. Also the decode's host side: diffusers' pixel postprocessing,
  * the tiled assembly (pieces cut from one picture reassemble to it), the tile plan, and the memory
- * estimate against what the decoder really allocates. */
+ * estimate against what the decoder really allocates.
+ * Fidelity (f32 networks): tests/fixtures/pipeline_reference_tiny.safetensors holds diffusers'
+ * StableDiffusionPipeline's final latents on this same tiny model, prompt, negative prompt, seed
+ * and Philox noise, 20 steps with guidance 7, for DDIM (eta 0 and 1), Euler a, DPM++ 2M and its
+ * Karras variant (tools/ref/pipeline_reference.py --save-reference, on the GPU machine). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/platform.h"
+#include "io/safetensors.h"
 #include "io/sd_synth.h"
 #include "ops/rng.h"
 #include "sample/decode.h"
@@ -146,6 +151,69 @@ static double max_diff(const float *a, const float *b, size_t n)
     for (size_t i = 0; i < n; i++)
         m = fmax(m, fabs((double)a[i] - b[i]));
     return m;
+}
+
+/* ---- diffusers' pipeline, whole loops ------------------------------------------------------------- */
+
+/* The largest difference of the final latents, relative to the reference's RMS. Measured on an
+ * H200 against this fixture: 4.4e-6 (DDIM), 7.9e-6 (DDIM eta 1), 4.8e-6 (Karras); 1e-4 leaves
+ * room for other drivers' float rounding over 20 steps while a wrong timestep, sigma or noise
+ * counter lands at 0.1 and above. */
+#define PIPELINE_TOL 1e-4
+
+static void test_diffusers(env *e, const char *src_dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tests/fixtures/pipeline_reference_tiny.safetensors", src_dir);
+    vkti_diag d = {0};
+    vkti_safetensors st;
+    if (vkti_safetensors_open(&d, &st, path)) {
+        CHECK(0, "the pipeline fixture: %s", d.msg);
+        return;
+    }
+    static const struct { const char *key; vkti_sampler s; int karras; int eta; } runs[] = {
+        {"ddim.latents", VKTI_SAMPLER_DDIM, 0, 0},         {"ddim_eta.latents", VKTI_SAMPLER_DDIM, 0, 1},
+        {"euler_a.latents", VKTI_SAMPLER_EULER_A, 0, 0},   {"dpmpp_2m.latents", VKTI_SAMPLER_DPMPP_2M, 0, 0},
+        {"dpmpp_2m_karras.latents", VKTI_SAMPLER_DPMPP_2M, 1, 0},
+    };
+    const char *prompt = vkti_safetensors_meta(&st, "prompt"), *neg = vkti_safetensors_meta(&st, "negative");
+    const char *steps = vkti_safetensors_meta(&st, "steps"), *cfg = vkti_safetensors_meta(&st, "cfg");
+    const char *seed = vkti_safetensors_meta(&st, "seed"), *w = vkti_safetensors_meta(&st, "width");
+    const char *h = vkti_safetensors_meta(&st, "height"), *eta = vkti_safetensors_meta(&st, "eta");
+    CHECK(prompt && neg && steps && cfg && seed && w && h && eta, "the fixture's settings");
+    if (!(prompt && neg && steps && cfg && seed && w && h && eta)) {
+        vkti_safetensors_close(&st);
+        return;
+    }
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        const vkti_io_tensor *t = vkti_safetensors_find(&st, runs[i].key);
+        vkti_txt2img_params p = {.prompt = prompt, .negative = neg, .sampler = runs[i].s, .karras = runs[i].karras,
+                                 .eta = runs[i].eta ? atof(eta) : 0, .steps = atoi(steps), .cfg = atof(cfg),
+                                 .seed = (uint64_t)atoll(seed), .width = atoi(w), .height = atoi(h), .batch = 1};
+        vkti_txt2img_result r;
+        if (!t || t->dtype != VKTI_IO_F32 || run(e, &p, &r)) {
+            CHECK(0, "%s: no reference or no run", runs[i].key);
+            continue;
+        }
+        size_t n = (size_t)r.latent_h * r.latent_w * r.latent_c;
+        double rms = 0, worst = 0;
+        if (t->numel != n) {
+            CHECK(0, "%s: %llu reference values for %zu latents", runs[i].key, (unsigned long long)t->numel, n);
+        } else {
+            for (size_t j = 0; j < n; j++) {
+                float v;
+                memcpy(&v, t->data + 4 * j, 4);
+                rms += (double)v * v;
+                worst = fmax(worst, fabs((double)r.latents[j] - v));
+            }
+            rms = sqrt(rms / (double)n);
+            CHECK(worst <= PIPELINE_TOL * rms, "%s: 20 steps as diffusers' pipeline: worst %.3g of the RMS %.3g",
+                  runs[i].key, worst / rms, rms);
+            printf("   %-24s vkti vs diffusers: worst %.2g of the RMS\n", runs[i].key, worst / rms);
+        }
+        vkti_txt2img_result_free(&r);
+    }
+    vkti_safetensors_close(&st);
 }
 
 static void test_samplers(env *e)
@@ -473,6 +541,8 @@ int main(void)
         }
         double t0 = vkti_now();
         test_samplers(&e);
+        if (e.dt == VKTI_F32)
+            test_diffusers(&e, sd ? sd : ".");
         double t1 = vkti_now();
         test_seeds(&e);
         double t2 = vkti_now();

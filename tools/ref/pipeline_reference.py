@@ -5,8 +5,8 @@ prompt, seed and noise: the final latents and the pictures compared.
 vkti's noise is Philox-4x32-10 (src/ops/rng.h, include/vkti/generate.h): image i's starting latent is
 normal sample j of key (seed + i), counter 0, stream 0, in [h, w, 4] order; the ancestral noise of step
 k uses counter k + 1. This script draws the same numbers (in double; the device draws them in float32
-with a few-ulp log/sin/cos, so they agree to ~1e-6), hands the starting latents to the pipeline
-(latents=..., divided by the scheduler's init_noise_sigma, which the pipeline multiplies back) and
+with a few-ulp log/sin/cos, so they agree to ~1e-6), hands them to the pipeline (latents=...: its
+prepare_latents multiplies them by the scheduler's init_noise_sigma, as vkti does) and
 feeds the ancestral noise to the scheduler in place of its randn_tensor. The scheduler is built as
 users build it: Sampler.from_config(pipe.scheduler.config).
 
@@ -183,7 +183,7 @@ def main():
         ddim_mod.randn_tensor = step_noise
         res = pipe(prompt=args.prompt, negative_prompt=args.negative or None, num_inference_steps=args.steps,
                    guidance_scale=args.cfg, height=H, width=W, num_images_per_prompt=args.batch,
-                   latents=(lat0 / init_sigma).to(dev), output_type='latent', eta=eta)
+                   latents=lat0.to(dev), output_type='latent', eta=eta)
         ref_lat = res.images.float()
         saved[run] = ref_lat.cpu().permute(0, 2, 3, 1).contiguous()
         with torch.no_grad():
