@@ -34,6 +34,8 @@ typedef struct vkti_train_report {
     char metrics[VKTI_REPORT_PATH_MAX];
     char checkpoint[VKTI_REPORT_PATH_MAX];
     char tensorboard[VKTI_REPORT_PATH_MAX];
+    int previews;                /* preview grids written */
+    char preview[VKTI_REPORT_PATH_MAX];     /* the last one */
 } vkti_train_report;
 
 /* Trains. The device comes from cfg->device and cfg->precision (the context's options are

@@ -57,6 +57,14 @@ typedef enum vkti_prediction_choice {
     VKTI_PREDICTION_V = 2
 } vkti_prediction_choice;
 
+/* the previews' sampler (vkti generate's --sampler, with Karras sigmas as a fourth choice) */
+typedef enum vkti_preview_sampler {
+    VKTI_PREVIEW_DDIM = 0,
+    VKTI_PREVIEW_EULER_A = 1,
+    VKTI_PREVIEW_DPMPP_2M = 2,
+    VKTI_PREVIEW_DPMPP_2M_KARRAS = 3
+} vkti_preview_sampler;
+
 /* output embedding formats (a bit set) */
 #define VKTI_FORMAT_DIFFUSERS 1u     /* learned_embeds.safetensors: {token: [n, 768]} */
 #define VKTI_FORMAT_KOHYA 2u         /* {"emb_params": [n, 768]} */
@@ -107,6 +115,8 @@ typedef struct vkti_train_config {
     int64_t preview_seed;                  /* < 0: the training seed (vkti_train_config_preview_seed) */
     int preview_steps;
     int preview_images;
+    vkti_preview_sampler preview_sampler;
+    double preview_cfg;                    /* classifier-free guidance scale of the previews */
     int tensorboard;                       /* 1: write TensorBoard event files beside metrics.jsonl */
     /* device */
     char device[256];                      /* "" = default; "N" or part of the name */

@@ -23,6 +23,9 @@ int cli_take_globals(int *argc, char **argv, cli_globals *g);
 vkti_ctx *cli_context(const cli_globals *g);
 /* Prints "vkti: error: <message>" and returns the exit code for status. */
 int cli_fail(vkti_ctx *ctx, int status);
+/* Frees ctx and returns code — or 2 with a message when the Vulkan validation layer
+ * (VKTI_VALIDATION=1, as the tests run) reported anything: a clean exit would hide a bug. */
+int cli_done(vkti_ctx *ctx, int code);
 /* Prints a usage error and returns exit code 1. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* Is argv[i] -h or --help? */
@@ -36,6 +39,7 @@ int cmd_inspect(int argc, char **argv, const cli_globals *g);
 /* `vkti inspect EMBEDDING` (cmd_inspect_embedding.c), for files vkti_embedding_probe recognises */
 int cmd_inspect_embedding(const char *path, const cli_globals *g);
 int cmd_convert(int argc, char **argv, const cli_globals *g);
+int cmd_generate(int argc, char **argv, const cli_globals *g);
 /* `vkti inspect MODEL` (cmd_inspect_model.c): tokenizer_dir is --tokenizer, or NULL */
 int cmd_inspect_model(const char *path, const char *tokenizer_dir, const cli_globals *g);
 

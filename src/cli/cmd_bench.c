@@ -71,8 +71,7 @@ int cmd_bench(int argc, char **argv, const cli_globals *g)
                   : vkti_bench_ops(ctx, quick, &rows, &n);
     if (rc) {
         int code = cli_fail(ctx, rc);
-        vkti_ctx_free(ctx);
-        return code;
+        return cli_done(ctx, code);
     }
     if (json) {
         cJSON *o = cJSON_CreateObject();
@@ -114,6 +113,5 @@ int cmd_bench(int argc, char **argv, const cli_globals *g)
         }
     }
     vkti_free(rows);
-    vkti_ctx_free(ctx);
-    return 0;
+    return cli_done(ctx, 0);
 }

@@ -71,8 +71,7 @@ int cmd_convert(int argc, char **argv, const cli_globals *g)
     int rc = vkti_embedding_convert(ctx, in, out, &o, &r);
     if (rc) {
         int code = cli_fail(ctx, rc);
-        vkti_ctx_free(ctx);
-        return code;
+        return cli_done(ctx, code);
     }
     printf("wrote %s: %s, token '%s', %d vector%s of width ", out, vkti_embedding_format_name(r->to), r->token,
            r->num_vectors, r->num_vectors == 1 ? "" : "s");
@@ -85,6 +84,5 @@ int cmd_convert(int argc, char **argv, const cli_globals *g)
         printf("\n");
     }
     vkti_convert_report_free(r);
-    vkti_ctx_free(ctx);
-    return 0;
+    return cli_done(ctx, 0);
 }

@@ -116,8 +116,7 @@ int cmd_devices(int argc, char **argv, const cli_globals *g)
     int rc = vkti_devices_list(ctx, &devs, &n);
     if (rc) {
         int code = cli_fail(ctx, rc);
-        vkti_ctx_free(ctx);
-        return code;
+        return cli_done(ctx, code);
     }
     int def = default_index(devs, n);
     if (json) {
@@ -134,6 +133,5 @@ int cmd_devices(int argc, char **argv, const cli_globals *g)
             print_device(&devs[i], i == def);
     }
     vkti_free(devs);
-    vkti_ctx_free(ctx);
-    return 0;
+    return cli_done(ctx, 0);
 }

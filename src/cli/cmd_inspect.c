@@ -191,8 +191,7 @@ int cmd_inspect(int argc, char **argv, const cli_globals *g)
     int rc = vkti_inspect_images(ctx, path, &o, &r);
     if (rc) {
         int code = cli_fail(ctx, rc);
-        vkti_ctx_free(ctx);
-        return code;
+        return cli_done(ctx, code);
     }
     print_report(r);
     int code = 0;
@@ -201,6 +200,5 @@ int cmd_inspect(int argc, char **argv, const cli_globals *g)
         code = 1;
     }
     vkti_inspect_report_free(r);
-    vkti_ctx_free(ctx);
-    return code;
+    return cli_done(ctx, code);
 }

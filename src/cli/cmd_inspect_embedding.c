@@ -95,11 +95,9 @@ int cmd_inspect_embedding(const char *path, const cli_globals *g)
     int rc = vkti_inspect_embedding(ctx, path, &r);
     if (rc) {
         int code = cli_fail(ctx, rc);
-        vkti_ctx_free(ctx);
-        return code;
+        return cli_done(ctx, code);
     }
     print_report(r);
     vkti_embedding_report_free(r);
-    vkti_ctx_free(ctx);
-    return 0;
+    return cli_done(ctx, 0);
 }

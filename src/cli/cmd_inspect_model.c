@@ -60,11 +60,9 @@ int cmd_inspect_model(const char *path, const char *tokenizer_dir, const cli_glo
     int rc = vkti_inspect_model(ctx, path, tokenizer_dir, &r);
     if (rc) {
         int code = cli_fail(ctx, rc);
-        vkti_ctx_free(ctx);
-        return code;
+        return cli_done(ctx, code);
     }
     print_model(r);
     vkti_model_report_free(r);
-    vkti_ctx_free(ctx);
-    return 0;
+    return cli_done(ctx, 0);
 }

@@ -35,6 +35,5 @@ int cmd_selftest(int argc, char **argv, const cli_globals *g)
     if (rc == VKTI_OK)
         printf("self-test: %d passed, %d failed\n", passed, failed);
     int code = rc ? cli_fail(ctx, rc) : 0;
-    vkti_ctx_free(ctx);
-    return code;
+    return cli_done(ctx, code);
 }

@@ -113,9 +113,10 @@ int cmd_train(int argc, char **argv, const cli_globals *g)
             printf("loss curve:  %s\n", rep.loss_curve);
         if (rep.metrics[0])
             printf("metrics:     %s%s%s\n", rep.metrics, rep.tensorboard[0] ? ", TensorBoard: " : "", rep.tensorboard);
+        if (rep.previews)
+            printf("previews:    %d, the last %s\n", rep.previews, rep.preview);
         if (rep.checkpoint[0])
             printf("checkpoint:  %s (continue with --resume %s)\n", rep.checkpoint, cfg.out);
     }
-    vkti_ctx_free(ctx);
-    return code;
+    return cli_done(ctx, code);
 }

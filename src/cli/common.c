@@ -134,6 +134,18 @@ vkti_ctx *cli_context(const cli_globals *g)
     return ctx;
 }
 
+int cli_done(vkti_ctx *ctx, int code)
+{
+    int n = vkti_ctx_validation_messages(ctx);
+    vkti_ctx_free(ctx);
+    if (n > 0) {
+        fprintf(stderr, "vkti: error: the Vulkan validation layer reported %d message%s (above): a bug in vkti, "
+                "please report it\n", n, n == 1 ? "" : "s");
+        return code ? code : 2;
+    }
+    return code;
+}
+
 int cli_fail(vkti_ctx *ctx, int status)
 {
     fprintf(stderr, "vkti: error: %s\n", vkti_ctx_message(ctx));

@@ -18,6 +18,8 @@ static const char USAGE[] =
     "  inspect DATADIR        summarize a folder of training images, write a contact sheet\n"
     "  inspect MODEL          describe a diffusers folder or .safetensors / .ckpt checkpoint\n"
     "  convert IN OUT         convert an embedding between diffusers, kohya and a1111 formats\n"
+    "  generate --model PATH --prompt TEXT --out FILE.png\n"
+    "                         text to image, with embeddings (--embedding FILE), samplers, seeds\n"
     "\n"
     "global options:\n"
     "  --device N|NAME        device index or part of its name (default: first discrete GPU,\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
         return cmd_inspect(argc - 1, argv + 1, &g);
     if (strcmp(cmd, "convert") == 0)
         return cmd_convert(argc - 1, argv + 1, &g);
+    if (strcmp(cmd, "generate") == 0)
+        return cmd_generate(argc - 1, argv + 1, &g);
     fprintf(stderr, "vkti: unknown command '%s' (see vkti --help)\n", cmd);
     return 1;
 }

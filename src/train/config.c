@@ -7,7 +7,8 @@
  * no --scale-lr, 5000 steps, gradient accumulation 1, resolution 512, repeats 100, flip
  * probability 0.5, template "object", 1 vector, AdamW β (0.9, 0.999), ε 1e-8, weight decay 1e-2,
  * no gradient clipping, no min-SNR weighting, save and checkpoint every 500 steps, previews every
- * 100 steps (25 sampler steps, 4 images) when a preview prompt is given, TensorBoard on.
+ * 100 steps (25 sampler steps, 4 images; its log_validation: DPMSolverMultistepScheduler from the
+ * model's config, the pipeline's guidance 7.5) when a preview prompt is given, TensorBoard on.
  * vkti's own: batch 1 (the script's 16 does not fit the GPUs vkti is for; its README's recipe
  * uses 1), center crop (the issue asks for a crop; the script squashes unless --center_crop),
  * init text "*" (A1111's default; the script requires one), seed 0 (the script's is random:
@@ -69,6 +70,7 @@ static const char *const lr_names[] = {"constant", "constant_with_warmup", "line
 static const char *const optimizer_names[] = {"adamw", "adam", "sgd", NULL};
 static const char *const prediction_names[] = {"auto", "epsilon", "v_prediction", NULL};
 static const char *const precision_names[] = {"fp16", "fp32", NULL};
+static const char *const preview_sampler_names[] = {"ddim", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", NULL};
 
 #define OFF(f) offsetof(vkti_train_config, f)
 #define CAP(f) sizeof(((vkti_train_config *)0)->f)
@@ -160,6 +162,10 @@ static const opt_def options[] = {
           preview_seed, -1, VKTI_TRAIN_MAX_SEED),
     O_INT(G_OUTPUT, "preview_steps", "--preview-steps", "N", "sampler steps per preview", 0, preview_steps, 1, 1000),
     O_INT(G_OUTPUT, "preview_images", "--preview-images", "N", "images per preview", 0, preview_images, 1, 64),
+    O_CHOICE(G_OUTPUT, "preview_sampler", "--preview-sampler", "ddim|euler_a|dpmpp_2m|dpmpp_2m_karras",
+             "sampler of the previews (as vkti generate's --sampler)", 0, preview_sampler, preview_sampler_names),
+    O_NUM(G_OUTPUT, "preview_cfg", "--preview-cfg", "X", "classifier-free guidance scale of the previews (1 = none)", 0,
+          preview_cfg, 1, 100, 0, 0),
     O_INT(G_OUTPUT, "log_every", "--log-every", "N", "read the loss back and log it every N steps", 0, log_every, 1,
           VKTI_TRAIN_MAX_STEPS),
     O_BOOL(G_OUTPUT, "tensorboard", "--tensorboard", "also write TensorBoard event files", 0, tensorboard),
@@ -204,6 +210,8 @@ void vkti_train_config_init(vkti_train_config *c)
     c->preview_seed = -1;
     c->preview_steps = 25;
     c->preview_images = 4;
+    c->preview_sampler = VKTI_PREVIEW_DPMPP_2M;
+    c->preview_cfg = 7.5;
     c->log_every = 10;
     c->tensorboard = 1;
     c->precision = VKTI_PRECISION_FP16;

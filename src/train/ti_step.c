@@ -29,6 +29,8 @@ struct vkti_ti_step {
     vkti_ti_io io;
 };
 
+void vkti_ti_step_forget(vkti_ti_step *s) { s->mode = MODE_NONE; }
+
 static int record(vkti_ti_step *s, int mode)
 {
     if (s->mode == mode)

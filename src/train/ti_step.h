@@ -76,6 +76,9 @@ int vkti_ti_step_get_rows(vkti_ti_step *s, float *rows);
 int vkti_ti_step_get_state(vkti_ti_step *s, float *m, float *v, uint32_t state[VKTI_OPT_STATE_N]);
 int vkti_ti_step_set_state(vkti_ti_step *s, const float *rows, const float *m, const float *v,
                            const uint32_t state[VKTI_OPT_STATE_N]);
+/* The networks were recorded into by someone else (a preview's sampling): the next run records
+ * the step again. */
+void vkti_ti_step_forget(vkti_ti_step *s);
 /* Device bytes the networks' activations took in the last recording. */
 uint64_t vkti_ti_step_activation_bytes(const vkti_ti_step *s);
 

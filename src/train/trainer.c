@@ -12,7 +12,10 @@
  *   4. the deterministic validation loss (every image, unflipped, centre crop, timesteps
  *      spread over the schedule, fixed noise, the first template), metrics, embeddings every
  *      --save-every, an atomic checkpoint every --checkpoint-every, Ctrl-C saving and stopping;
- *   5. the final embedding in every asked format, the loss curve, the report.
+ *   5. previews every --preview-every steps when a preview prompt is given (sample/preview.h: the
+ *      networks as they stand, a VAE decoder loaded at the first one and kept, a PNG grid in
+ *      previews/ and the same PNG in TensorBoard); the step is recorded again after each;
+ *   6. the final embedding in every asked format, the loss curve, the report.
  * Resuming restores rows, optimizer state, step, RNG and loss scale, and refuses another model
  * or a changed configuration (vkti_train_config_check_resume), so it continues bit-identically. */
 #include "train/trainer.h"
@@ -34,6 +37,9 @@
 #include "model/unet.h"
 #include "model/vae.h"
 #include "ops/rng.h"
+#include "sample/preview.h"
+#include "sample/schedule.h"
+#include "sample/txt2img.h"
 #include "train/dataset.h"
 #include "train/lr_schedule.h"
 #include "train/metrics.h"
@@ -106,6 +112,12 @@ typedef struct trainer {
     vkti_unet *unet;
     vkti_ti_step *step;
     vkti_metrics *metrics;
+    /* previews: the sampling keys of the model's scheduler config, the decoder (at the first one) */
+    int previews;
+    vkti_sampling_config sampling;
+    vkti_vae_dims vae_dims;
+    vkti_unet_dims unet_dims;
+    vkti_vae *decoder;
     vkti_dtype dt;
     int v_prediction;
     int V, D, E;                 /* vocabulary, width, learned rows */
@@ -360,14 +372,14 @@ static int build(trainer *t)
 {
     const vkti_train_config *cfg = t->cfg;
     vkti_clip_text_dims td;
-    vkti_unet_dims ud;
+    vkti_unet_dims *ud = &t->unet_dims;
     vkti_model_net tn = {&t->model, VKTI_SD_TEXT_ENCODER}, un = {&t->model, VKTI_SD_UNET};
     vkti_weight_source tsrc = {vkti_model_weight_get, &tn}, usrc = {vkti_model_weight_get, &un};
     int rc;
     vkti_clip_text_dims_from_config(&t->model.text_encoder, &td);
-    if ((rc = vkti_unet_dims_from_config(t->d, &t->model.unet, &ud)) ||
+    if ((rc = vkti_unet_dims_from_config(t->d, &t->model.unet, ud)) ||
         (rc = vkti_clip_text_create(&t->te, t->g, &td, &tsrc, t->dt)) ||
-        (rc = vkti_unet_create(&t->unet, t->g, &ud, &usrc, t->dt)))
+        (rc = vkti_unet_create(&t->unet, t->g, ud, &usrc, t->dt)))
         return rc;
     vkti_optim_kind k = cfg->optimizer == VKTI_OPTIMIZER_SGD ? VKTI_OPTIM_SGD
                       : cfg->optimizer == VKTI_OPTIMIZER_ADAM ? VKTI_OPTIM_ADAM : VKTI_OPTIM_ADAMW;
@@ -660,6 +672,79 @@ static int write_curve(trainer *t)
     return rc;
 }
 
+/* ---- previews ------------------------------------------------------------------------------------ */
+
+static vkti_txt2img_params preview_params(const trainer *t)
+{
+    const vkti_train_config *cfg = t->cfg;
+    static const vkti_sampler samplers[] = {VKTI_SAMPLER_DDIM, VKTI_SAMPLER_EULER_A, VKTI_SAMPLER_DPMPP_2M,
+                                            VKTI_SAMPLER_DPMPP_2M};
+    return (vkti_txt2img_params){
+        .prompt = cfg->preview_prompt, .negative = cfg->preview_negative,
+        .sampler = samplers[cfg->preview_sampler], .karras = cfg->preview_sampler == VKTI_PREVIEW_DPMPP_2M_KARRAS,
+        .eta = 0, .steps = cfg->preview_steps, .cfg = cfg->preview_cfg,
+        .seed = (uint64_t)vkti_train_config_preview_seed(cfg), .width = cfg->resolution, .height = cfg->resolution,
+        .batch = cfg->preview_images, .nrows = t->E, .max_vram = cfg->max_vram,
+    };
+}
+
+/* Before any work: the preview's options against the model, and the prompt's use of the token. */
+static int preview_setup(trainer *t)
+{
+    const vkti_train_config *cfg = t->cfg;
+    t->previews = cfg->preview_every > 0 && cfg->preview_prompt[0];
+    if (!t->previews)
+        return VKTI_OK;
+    const char *src = t->model.scheduler_source ? t->model.scheduler_source : "scheduler_config.json";
+    vkti_txt2img_params p = preview_params(t);
+    int rc;
+    if ((rc = vkti_sampling_config_parse(t->d, &t->sampling, t->model.scheduler_json, t->model.scheduler_json_len,
+                                         src)) ||
+        (rc = vkti_vae_dims_from_config(t->d, &t->model.vae, &t->vae_dims)) ||
+        (rc = vkti_unet_dims_from_config(t->d, &t->model.unet, &t->unet_dims)) ||
+        (rc = vkti_txt2img_check(t->d, &t->unet_dims, &t->vae_dims, &p)))
+        return vkti_fail_wrap(t->d, rc, "previews (--preview-*): ");
+    if (!strstr(cfg->preview_prompt, cfg->token))
+        vkti_log(t->d, VKTI_LOG_WARN, "the preview prompt \"%s\" does not contain the token %s: the previews will not "
+                 "show what it learned", cfg->preview_prompt, cfg->token);
+    return VKTI_OK;
+}
+
+static int preview(trainer *t)
+{
+    const vkti_train_config *cfg = t->cfg;
+    vkti_model_net net = {&t->model, VKTI_SD_VAE};
+    vkti_weight_source src = {vkti_model_weight_get, &net};
+    int rc;
+    if (!t->decoder && (rc = vkti_vae_create(&t->decoder, t->g, &t->vae_dims, &src, t->dt, VKTI_VAE_DECODER)))
+        return vkti_fail_wrap(t->d, rc, "previews: ");
+    float *rows = malloc(sizeof(float) * (size_t)t->E * (size_t)t->D);
+    if (!rows)
+        return vkti_fail(t->d, VKTI_E_OOM, "out of host memory for a preview");
+    vkti_sd_nets n = {.g = t->g, .dtype = t->dt, .te = t->te, .unet = t->unet, .unet_dims = &t->unet_dims,
+                      .vae = t->decoder, .tok = t->tok, .schedule = &t->sched, .sampling = &t->sampling};
+    vkti_txt2img_params p = preview_params(t);
+    p.rows = rows;
+    vkti_preview pv = {0};
+    char name[64], path[PATH_CAP];
+    snprintf(name, sizeof name, "previews/step-%06lld.png", (long long)t->step_no);
+    if ((rc = vkti_ti_step_get_rows(t->step, rows)) == VKTI_OK)
+        rc = vkti_preview_render(t->d, &n, &p, t->step_no, cfg->model, &pv);
+    vkti_ti_step_forget(t->step); /* the sampling recorded into the networks */
+    if (rc == VKTI_OK && (rc = path_join(t, path, "previews")) == VKTI_OK && (rc = vkti_mkdir_p(t->d, path)) == VKTI_OK &&
+        (rc = path_join(t, path, name)) == VKTI_OK && (rc = vkti_file_write_atomic(t->d, path, pv.png, pv.png_size)) == VKTI_OK &&
+        (rc = vkti_metrics_image(t->d, t->metrics, "preview", t->step_no, pv.png, pv.png_size, pv.width, pv.height, 3)) ==
+            VKTI_OK) {
+        t->rep->previews++;
+        snprintf(t->rep->preview, VKTI_REPORT_PATH_MAX, "%s", path);
+        vkti_log(t->d, VKTI_LOG_INFO, "step %lld: preview %s (%d images, %.1f s)", (long long)t->step_no, path, pv.images,
+                 pv.seconds);
+    }
+    vkti_preview_free(&pv);
+    free(rows);
+    return rc;
+}
+
 /* ---- the loop -------------------------------------------------------------------------------------- */
 
 static int eval_and_log(trainer *t)
@@ -764,6 +849,8 @@ static int train_loop(trainer *t)
         int interrupted = vkti_interrupt_requested();
         if ((cfg->eval_every > 0 && t->step_no % cfg->eval_every == 0) && (rc = eval_and_log(t)))
             return rc;
+        if (t->previews && t->step_no % cfg->preview_every == 0 && (rc = preview(t)))
+            return rc;
         char suffix[48];
         snprintf(suffix, sizeof suffix, "-step%06lld", (long long)t->step_no);
         if (cfg->save_every > 0 && t->step_no % cfg->save_every == 0 && t->step_no < cfg->steps &&
@@ -807,7 +894,7 @@ int vkti_trainer_run(vkti_gpu *g, vkti_diag *d, const vkti_train_config *cfg, vk
     char sub[PATH_CAP];
     int rc;
     if ((rc = vkti_mkdir_p(d, t.out_dir)) || (rc = path_join(&t, sub, "embeddings")) ||
-        (cfg->save_every > 0 && (rc = vkti_mkdir_p(d, sub))) || (rc = open_model(&t)) || (rc = add_tokens(&t)) ||
+        (cfg->save_every > 0 && (rc = vkti_mkdir_p(d, sub))) || (rc = open_model(&t)) || (rc = add_tokens(&t)) || (rc = preview_setup(&t)) ||
         (rc = vkti_templates_from_config(d, &t.templates, cfg)) || (rc = cache_latents(&t)) || (rc = build(&t)))
         goto done;
     if (cfg->resume[0] && (rc = load_checkpoint(&t)))
@@ -835,6 +922,7 @@ int vkti_trainer_run(vkti_gpu *g, vkti_diag *d, const vkti_train_config *cfg, vk
 done:
     vkti_metrics_close(t.metrics);
     vkti_ti_step_free(t.step);
+    vkti_vae_free(t.decoder);
     vkti_unet_free(t.unet);
     vkti_clip_text_free(t.te);
     if (t.lat)

@@ -3,7 +3,10 @@
 # seed 1) learns a token from the bundled demo images (assets/demo) for 200 steps.
 #   - the deterministic validation loss falls by at least 1% (measured: 1.1292 -> 1.1063, -2.0%,
 #     on lavapipe, 2026-11-26; the margin leaves room for other drivers' rounding);
-#   - training 100 steps, then --resume to 200, gives a byte-identical embedding to 200 straight;
+#   - training 100 steps, then --resume to 200, gives a byte-identical embedding to 200 straight
+#     (the straight run also renders previews: they must not change the training);
+#   - previews: a PNG grid per preview step with AUTOMATIC1111's parameters text, and the
+#     images in the TensorBoard log;
 #   - every output loads back (vkti inspect reads the embeddings; loss.png is a PNG; metrics.jsonl
 #     has its records; a TensorBoard event file exists);
 #   - resuming with another model, or a changed option, is refused; bad configurations are
@@ -26,7 +29,20 @@ STEPS=200; HALF=100
 COMMON="--model $tmp/model --data $SRC/assets/demo --token <red-ball> --init ball --resolution 64 --lr 5e-2 --eval-every $HALF --checkpoint-every $HALF"
 
 # STEPS steps straight
-if "$VKTI" train $COMMON --steps $STEPS --format diffusers,kohya,a1111 --out "$tmp/a" >"$tmp/log" 2>&1; then ok "train $STEPS steps"; else bad "train $STEPS steps"; fi
+PREVIEW="--preview-every $HALF --preview-prompt a_photo_of_<red-ball> --preview-steps 3 --preview-images 2 --preview-sampler euler_a"
+if "$VKTI" train $COMMON --steps $STEPS --format diffusers,kohya,a1111 $PREVIEW --out "$tmp/a" >"$tmp/log" 2>&1; then ok "train $STEPS steps"; else bad "train $STEPS steps"; fi
+for s in $HALF $STEPS; do
+    f=$(printf '%s/a/previews/step-%06d.png' "$tmp" "$s")
+    if head -c 8 "$f" 2>/dev/null | od -An -c | grep -q "P   N   G" && grep -aq "parameters" "$f" &&
+       grep -aq "Sampler: Euler a" "$f" && grep -aq "a_photo_of_<red-ball>" "$f"; then
+        ok "preview at step $s: a PNG with its parameters"
+    else
+        bad "preview at step $s ($f)"
+    fi
+done
+grep -q "previews:    2" "$tmp/log" && ok "the summary names the previews" || bad "no previews line in the summary"
+grep -aq "preview" "$tmp"/a/tensorboard/events.out.tfevents.* 2>/dev/null && grep -aq "PNG" "$tmp"/a/tensorboard/events.out.tfevents.* &&
+    ok "previews in the TensorBoard log" || bad "no preview image in the TensorBoard log"
 first=$(grep '"kind": "eval"' "$tmp/a/metrics.jsonl" | head -1 | sed 's/.*"loss": \([0-9.e+-]*\).*/\1/')
 last=$(grep '"kind": "eval"' "$tmp/a/metrics.jsonl" | tail -1 | sed 's/.*"loss": \([0-9.e+-]*\).*/\1/')
 if [ "$STEPS" -lt 200 ]; then
@@ -54,6 +70,9 @@ cmp -s "$tmp/a/learned_embeds.safetensors" "$tmp/b/learned_embeds.safetensors" &
 [ $? -eq 1 ] && grep -q "another model" "$tmp/log" && ok "resume with another model refused" || bad "resume with another model"
 "$VKTI" train $COMMON --steps $STEPS --lr 1e-3 --out "$tmp/b" --resume "$tmp/b" >"$tmp/log" 2>&1
 [ $? -eq 1 ] && grep -q "learning_rate" "$tmp/log" && ok "resume with another learning rate refused" || bad "resume with changed lr"
+"$VKTI" train $COMMON --steps 4 --preview-every 2 --preview-prompt "a photo" --preview-steps 1 --preview-images 1 --out "$tmp/d" >"$tmp/log" 2>&1
+grep -q "does not contain the token" "$tmp/log" && [ -f "$tmp/d/previews/step-000004.png" ] && ok "a preview prompt without the token is warned about" ||
+    bad "preview prompt without the token"
 "$VKTI" train $COMMON --steps 0 --out "$tmp/c" >"$tmp/log" 2>&1
 [ $? -eq 1 ] && grep -q "steps" "$tmp/log" && [ ! -d "$tmp/c" ] && ok "zero steps refused, nothing written" || bad "zero steps"
 "$VKTI" train $COMMON --steps 10 --resolution 60 --out "$tmp/c" >"$tmp/log" 2>&1
