@@ -1,8 +1,10 @@
-/* inspect.h — the public API behind `vkti inspect DATADIR`: look at a folder of training
- * images the way training will see it. A report (count, original sizes and aspect ratios,
- * formats, captions, exact and near duplicates, skipped files and why) and a contact sheet: PNG
- * pages of every image after resize and crop, labelled with its file name.
- * Ownership: the report and every string in it belong to the report (vkti_inspect_report_free). */
+/* inspect.h — the public API behind `vkti inspect PATH`.
+ * A folder of training images, looked at the way training will see it: a report (count, original
+ * sizes and aspect ratios, formats, captions, exact and near duplicates, skipped files and why) and
+ * a contact sheet: PNG pages of every image after resize and crop, labelled with its file name.
+ * A model (a diffusers folder or a single .safetensors / .ckpt file): family, layout, file dtypes,
+ * parameters per network, scheduler, tokenizer found or not and where.
+ * Ownership: a report and every string in it belong to the report (its _free function). */
 #ifndef VKTI_INSPECT_H
 #define VKTI_INSPECT_H
 
@@ -113,6 +115,49 @@ typedef struct vkti_embedding_report {
 /* Reads an embedding file (any format; see vkti/embedding.h) and describes it. */
 int vkti_inspect_embedding(vkti_ctx *ctx, const char *path, vkti_embedding_report **report);
 void vkti_embedding_report_free(vkti_embedding_report *report);
+
+/* ---- models ------------------------------------------------------------------------------- */
+
+typedef struct vkti_model_net_report {
+    const char *name;        /* "unet", "text_encoder", "vae" */
+    uint64_t params;         /* parameters (elements of every weight the network uses) */
+    uint64_t bytes;          /* their size in the file */
+    int tensors;
+    const char *dtypes;      /* the file dtypes: "F16", or "F32 x180, F16 x28" when mixed */
+    const char *files;       /* the weight file(s) */
+    const char *config;      /* where the config came from */
+    const char *summary;     /* the architecture in one line */
+} vkti_model_net_report;
+
+typedef struct vkti_model_report {
+    const char *path;
+    const char *family;          /* "SD 1.x" or "SD 2.x" */
+    const char *family_reason;   /* how that was decided */
+    const char *layout;          /* "diffusers folder", "single file (LDM layout, safetensors)", ... */
+    vkti_model_net_report nets[3];
+    uint64_t total_params;
+    int unused_tensors;          /* tensors in the files no network uses (EMA copies, ...) */
+    const char *prediction;      /* "epsilon" or "v_prediction" */
+    const char *scheduler_class; /* "PNDMScheduler"..., "" when the config names none */
+    const char *beta_schedule;   /* "scaled_linear"... */
+    double beta_start, beta_end;
+    int timesteps;
+    const char *scheduler_source;/* its file, or which defaults and why */
+    int tokenizer_found;
+    const char *tokenizer;       /* its folder, or the message listing where it was looked for */
+    const char *fingerprint;     /* 16 hex digits: identical weights give identical fingerprints */
+    int note_count;
+    const char *const *notes;    /* choices made while opening (fp16 variant skipped, ...) */
+} vkti_model_report;
+
+/* 1 when path looks like a model rather than images or an embedding file: a folder with
+ * model_index.json or unet/config.json, a .ckpt, or a .safetensors / .pt / .pth / .bin whose
+ * tensors are an original-layout (LDM) checkpoint's. */
+int vkti_inspect_is_model(const char *path);
+/* Opens the model (checking every tensor of every network) and describes it. tokenizer_dir:
+ * --tokenizer, or NULL. A missing tokenizer is reported, not an error. */
+int vkti_inspect_model(vkti_ctx *ctx, const char *path, const char *tokenizer_dir, vkti_model_report **report);
+void vkti_model_report_free(vkti_model_report *report);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,8 @@ typedef enum vkti_log_level {
 } vkti_log_level;
 
 typedef void (*vkti_log_fn)(void *user, vkti_log_level level, const char *message);
+/* A status line that replaces the previous one (training progress); final: the last of them. */
+typedef void (*vkti_progress_fn)(void *user, const char *line, int final);
 
 typedef enum vkti_precision {
     VKTI_PRECISION_FP16 = 0, /* fp16 storage, fp32 accumulation (default) */
@@ -57,6 +59,8 @@ typedef struct vkti_options {
     vkti_log_fn log;               /* NULL = silent */
     void *log_user;
     vkti_log_level log_level;      /* messages above this level are dropped */
+    vkti_progress_fn progress;     /* NULL: progress goes to the log every 10 s instead */
+    void *progress_user;
 } vkti_options;
 
 typedef struct vkti_ctx vkti_ctx;
@@ -139,7 +143,15 @@ typedef struct vkti_bench_row {
 /* Times the op benchmark set; *rows allocated (free with vkti_free). quick=1 uses small sizes. */
 int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count);
 
+/* Times the UNet (forward, batch 1 and 2; forward + input-gradient backward, batch 1) and the
+ * whole training step (batch `batch`, `steps` steps after warm-up) of the model at path, at
+ * resolution pixels. *rows allocated (vkti_free); *peak_bytes: device memory held at most. */
+int vkti_bench_step(vkti_ctx *ctx, const char *model_path, int resolution, int batch, int steps,
+                    vkti_bench_row **rows, int *count, uint64_t *peak_bytes);
+
 void vkti_free(void *p);
+/* 1 when standard error is a terminal (for programs that draw progress lines in place). */
+int vkti_stderr_is_terminal(void);
 const char *vkti_version(void);
 
 #ifdef __cplusplus

@@ -2,6 +2,7 @@
  * backward) at Stable Diffusion shapes in fp16 and fp32 storage, and of buffer copies, from
  * timestamp queries: each timed run records `reps` back-to-back dispatches between two
  * timestamps; the median over `runs` is reported. */
+#include "api/bench_internal.h"
 #include "api/ctx_internal.h"
 
 #include <math.h>
@@ -41,46 +42,6 @@ static const conv_shape CONV_QUICK[] = {
     {1, 32, 32, 320, 320, 3, 1, 1, "320 32x32"},
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct bench {
-    vkti_gpu *g;
-    vkti_cmd *cmd;
-    int runs, reps;
-} bench;
-
-/* Times `reps` copies of the work that record() records; returns median ms per rep. */
-typedef int (*record_fn)(vkti_cmd *c, void *user);
-
-static int time_it(bench *b, record_fn record, void *user, double *ms)
-{
-    double t[32];
-    int runs = b->runs < 32 ? b->runs : 32;
-    for (int r = -1; r < runs; r++) { /* r = -1 warms up (pipeline creation, first touch) */
-        int t0, t1, rc;
-        if ((rc = vkti_cmd_begin(b->cmd)) || (rc = vkti_cmd_timestamp(b->cmd, &t0)))
-            return rc;
-        for (int i = 0; i < b->reps; i++)
-            if ((rc = record(b->cmd, user)))
-                return rc;
-        if ((rc = vkti_cmd_timestamp(b->cmd, &t1)) || (rc = vkti_cmd_end(b->cmd)) || (rc = vkti_cmd_submit(b->cmd, 1)))
-            return rc;
-        if (r >= 0) {
-            double ns;
-            if ((rc = vkti_cmd_elapsed_ns(b->cmd, t0, t1, &ns)))
-                return rc;
-            t[r] = ns * 1e-6 / b->reps;
-        }
-    }
-    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
-    *ms = t[runs / 2];
-    return VKTI_OK;
-}
-
 typedef struct mm_work { vkti_tensor a, w, c; } mm_work;
 
 static int record_mm(vkti_cmd *c, void *user)
@@ -105,36 +66,6 @@ static int record_copy(vkti_cmd *c, void *user)
 {
     copy_work *w = user;
     return w->shader ? vkti_scale_forward(c, &w->dst, &w->src, 1.0f, 0.0f) : vkti_cmd_copy(c, &w->dst, &w->src);
-}
-
-static int fill_random(vkti_gpu *g, const vkti_tensor *t)
-{
-    int64_t n = vkti_tensor_numel(t);
-    float *h = malloc(sizeof(float) * (size_t)n);
-    if (!h)
-        return VKTI_E_OOM;
-    uint64_t s = 0x9e3779b97f4a7c15ull;
-    for (int64_t i = 0; i < n; i++) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        h[i] = (float)((double)(s >> 40) / 16777216.0 - 0.5);
-    }
-    int rc = vkti_tensor_upload_f32(g, t, h, n);
-    free(h);
-    return rc;
-}
-
-static int add_row(vkti_bench_row **rows, int *n, const char *name, double ms, double flops, double bytes)
-{
-    vkti_bench_row *nr = realloc(*rows, sizeof **rows * (size_t)(*n + 1));
-    if (!nr)
-        return VKTI_E_OOM;
-    *rows = nr;
-    vkti_bench_row *r = &nr[(*n)++];
-    snprintf(r->name, sizeof r->name, "%s", name);
-    r->ms = ms;
-    r->flops = flops;
-    r->bytes = bytes;
-    return VKTI_OK;
 }
 
 /* attention: B, heads, Nq, Nk, head dim (SD 1.5 at a 64x64 latent: 8 heads of 40; CLIP: 12 of 64) */
@@ -193,10 +124,10 @@ static int bench_conv(bench *b, vkti_arena *arena, int quick, vkti_bench_row **r
                 if ((rc = vkti_arena_tensor(arena, &w.x, types[ti], 4, (int64_t[]){s->N, s->H, s->W, s->Cin})) ||
                     (rc = vkti_arena_tensor(arena, &w.w, types[ti], 4, (int64_t[]){s->Cout, s->k, s->k, s->Cin})) ||
                     (rc = vkti_arena_tensor(arena, &w.y, types[ti], 4, (int64_t[]){s->N, Ho, Wo, s->Cout})) ||
-                    (rc = fill_random(b->g, backward ? &w.y : &w.x)) || (rc = fill_random(b->g, &w.w)))
+                    (rc = vkti__bench_fill(b->g, backward ? &w.y : &w.x)) || (rc = vkti__bench_fill(b->g, &w.w)))
                     break;
                 double ms;
-                if ((rc = time_it(b, record_conv, &w, &ms)))
+                if ((rc = vkti__bench_time(b, record_conv, &w, &ms)))
                     break;
                 char name[96];
                 snprintf(name, sizeof name, "conv2d %s %s %lldx%lld %lld->%lld %dx%d s%d (%s)", backward ? "bwd" : "fwd",
@@ -204,7 +135,7 @@ static int bench_conv(bench *b, vkti_arena *arena, int quick, vkti_bench_row **r
                          (long long)s->Cout, s->k, s->k, s->stride, s->what);
                 double es = (double)vkti_dtype_size(types[ti]);
                 double macs = (double)(s->N * Ho * Wo) * (double)s->Cout * (double)(s->k * s->k) * (double)s->Cin;
-                rc = add_row(rows, count, name, ms, 2.0 * macs,
+                rc = vkti__bench_row(rows, count, name, ms, 2.0 * macs,
                              es * (double)(vkti_tensor_numel(&w.x) + vkti_tensor_numel(&w.w) + vkti_tensor_numel(&w.y)));
                 vkti_arena_release(arena, mark);
             }
@@ -235,24 +166,24 @@ static int bench_attention(bench *b, vkti_arena *arena, int quick, vkti_bench_ro
                 (rc = vkti_arena_tensor(arena, &w.k, dt, 4, sk)) || (rc = vkti_arena_tensor(arena, &w.v, dt, 4, sk)) ||
                 (rc = vkti_arena_tensor(arena, &w.dk, dt, 4, sk)) || (rc = vkti_arena_tensor(arena, &w.dv, dt, 4, sk)) ||
                 (rc = vkti_arena_tensor(arena, &w.lse, VKTI_F32, 3, sr)) ||
-                (rc = vkti_arena_tensor(arena, &w.scratch, VKTI_F32, 1, &nscratch)) || (rc = fill_random(b->g, &w.q)) ||
-                (rc = fill_random(b->g, &w.k)) || (rc = fill_random(b->g, &w.v)) || (rc = fill_random(b->g, &w.dout)))
+                (rc = vkti_arena_tensor(arena, &w.scratch, VKTI_F32, 1, &nscratch)) || (rc = vkti__bench_fill(b->g, &w.q)) ||
+                (rc = vkti__bench_fill(b->g, &w.k)) || (rc = vkti__bench_fill(b->g, &w.v)) || (rc = vkti__bench_fill(b->g, &w.dout)))
                 break;
             double fwd_ms, bwd_ms, flops = 4.0 * (double)(s->batch * s->heads * s->nq * s->nk * s->dim);
             if (s->causal)
                 flops *= 0.5;
-            if ((rc = time_it(b, record_attn_fwd, &w, &fwd_ms)) || (rc = time_it(b, record_attn_bwd, &w, &bwd_ms)))
+            if ((rc = vkti__bench_time(b, record_attn_fwd, &w, &fwd_ms)) || (rc = vkti__bench_time(b, record_attn_bwd, &w, &bwd_ms)))
                 break;
             double es = (double)vkti_dtype_size(dt), nq = (double)(s->batch * s->nq * s->heads * s->dim);
             double nk = (double)(s->batch * s->nk * s->heads * s->dim);
             char name[96];
             snprintf(name, sizeof name, "attention fwd %s %lldx%lld, %lld heads of %lld (%s)", vkti_dtype_name(dt),
                      (long long)s->nq, (long long)s->nk, (long long)s->heads, (long long)s->dim, s->what);
-            if ((rc = add_row(rows, count, name, fwd_ms, flops, es * (2 * nq + 2 * nk))))
+            if ((rc = vkti__bench_row(rows, count, name, fwd_ms, flops, es * (2 * nq + 2 * nk))))
                 break;
             snprintf(name, sizeof name, "attention bwd %s %lldx%lld, %lld heads of %lld (%s)", vkti_dtype_name(dt),
                      (long long)s->nq, (long long)s->nk, (long long)s->heads, (long long)s->dim, s->what);
-            rc = add_row(rows, count, name, bwd_ms, 2.5 * flops, es * (4 * nq + 4 * nk));
+            rc = vkti__bench_row(rows, count, name, bwd_ms, 2.5 * flops, es * (4 * nq + 4 * nk));
             vkti_arena_release(arena, mark);
         }
     }
@@ -288,16 +219,16 @@ int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count)
             if ((rc = vkti_arena_tensor(arena, &w.a, types[ti], 2, (int64_t[]){s->M, s->K})) ||
                 (rc = vkti_arena_tensor(arena, &w.w, types[ti], 2, (int64_t[]){s->N, s->K})) ||
                 (rc = vkti_arena_tensor(arena, &w.c, types[ti], 2, (int64_t[]){s->M, s->N})) ||
-                (rc = fill_random(b.g, &w.a)) || (rc = fill_random(b.g, &w.w)))
+                (rc = vkti__bench_fill(b.g, &w.a)) || (rc = vkti__bench_fill(b.g, &w.w)))
                 break;
             double ms;
-            if ((rc = time_it(&b, record_mm, &w, &ms)))
+            if ((rc = vkti__bench_time(&b, record_mm, &w, &ms)))
                 break;
             char name[96];
             snprintf(name, sizeof name, "matmul %s %lldx%lldx%lld (%s)", vkti_dtype_name(types[ti]), (long long)s->M,
                      (long long)s->N, (long long)s->K, s->what);
             double es = (double)vkti_dtype_size(types[ti]);
-            rc = add_row(rows, count, name, ms, 2.0 * (double)s->M * (double)s->N * (double)s->K,
+            rc = vkti__bench_row(rows, count, name, ms, 2.0 * (double)s->M * (double)s->N * (double)s->K,
                          es * (double)(s->M * s->K + s->N * s->K + s->M * s->N));
             vkti_arena_release(arena, mark);
         }
@@ -306,6 +237,8 @@ int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count)
         rc = bench_conv(&b, arena, quick, rows, count);
     if (!rc)
         rc = bench_attention(&b, arena, quick, rows, count);
+    if (rc == VKTI_OK)
+        rc = vkti__bench_memops(&b, arena, quick, rows, count);
     /* copies: 1 GiB where bindings allow it (16 MiB quick, 64 MiB on 128 MiB-range devices), by the
      * copy engine and by a shader: large enough that ramp-up does not dominate */
     int64_t copy_mib = quick ? 16 : vkti_gpu_info(b.g)->max_storage_buffer_range >= (1ull << 30) ? 1024 : 64;
@@ -314,15 +247,15 @@ int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count)
         copy_work w = {.shader = shader};
         uint64_t mark = vkti_arena_mark(arena);
         if ((rc = vkti_arena_tensor(arena, &w.src, VKTI_F32, 1, &n)) ||
-            (rc = vkti_arena_tensor(arena, &w.dst, VKTI_F32, 1, &n)) || (rc = fill_random(b.g, &w.src)))
+            (rc = vkti_arena_tensor(arena, &w.dst, VKTI_F32, 1, &n)) || (rc = vkti__bench_fill(b.g, &w.src)))
             break;
         double ms;
-        if ((rc = time_it(&b, record_copy, &w, &ms)))
+        if ((rc = vkti__bench_time(&b, record_copy, &w, &ms)))
             break;
         char name[96];
         snprintf(name, sizeof name, "copy %lld MiB (%s)", (long long)(n * 4 >> 20),
                  shader ? "shader" : "vkCmdCopyBuffer");
-        rc = add_row(rows, count, name, ms, 0, 2.0 * 4.0 * (double)n);
+        rc = vkti__bench_row(rows, count, name, ms, 0, 2.0 * 4.0 * (double)n);
         vkti_arena_release(arena, mark);
     }
     vkti_cmd_free(b.cmd);

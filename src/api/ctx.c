@@ -1,6 +1,7 @@
 /* ctx.c — the public context: options, the last failure's message, lazy device opening,
  * status names and exit codes. */
 #include "api/ctx_internal.h"
+#include "base/platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ const char *vkti_status_name(int status)
 const char *vkti_version(void) { return VKTI_VERSION; }
 
 void vkti_free(void *p) { free(p); }
+
+int vkti_stderr_is_terminal(void) { return vkti_stderr_is_tty(); }
 
 int vkti_ctx_init(vkti_ctx **out, const vkti_options *options)
 {

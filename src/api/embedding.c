@@ -8,6 +8,7 @@
 
 #include "api/ctx_internal.h"
 #include "base/platform.h"
+#include "base/str.h"
 #include "io/embedding.h"
 
 typedef struct convert_impl {
@@ -58,15 +59,6 @@ static int ends_with_ci(const char *s, const char *suffix)
         if (tolower((unsigned char)s[n - m + i]) != suffix[i])
             return 0;
     return 1;
-}
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
-    if (p)
-        memcpy(p, s, n + 1);
-    return p;
 }
 
 void vkti_convert_report_free(vkti_convert_report *report)
@@ -149,7 +141,7 @@ int vkti_embedding_convert(vkti_ctx *ctx, const char *in, const char *out, const
         return rc;
     }
     convert_impl *r = calloc(1, sizeof *r);
-    if (!r || !(r->token = dup_str(e.token)) || !(r->dropped = calloc(e.meta_count + 1, sizeof *r->dropped))) {
+    if (!r || !(r->token = vkti_str_dup(e.token)) || !(r->dropped = calloc(e.meta_count + 1, sizeof *r->dropped))) {
         vkti_convert_report_free((vkti_convert_report *)r);
         vkti_embedding_free(&e);
         return vkti_fail(d, VKTI_E_OOM, "out of memory");
@@ -157,7 +149,7 @@ int vkti_embedding_convert(vkti_ctx *ctx, const char *in, const char *out, const
     /* a .pt has room for A1111's own fields only */
     if (format == VKTI_EMBEDDING_A1111) {
         for (size_t i = 0; i < e.meta_count; i++)
-            if ((r->dropped[r->pub.dropped_count] = dup_str(e.meta[i].key)))
+            if ((r->dropped[r->pub.dropped_count] = vkti_str_dup(e.meta[i].key)))
                 r->pub.dropped_count++;
     }
     r->pub.from = e.format;

@@ -61,7 +61,7 @@ static int grow(vkti_inspect_impl *r)
 static int make_thumb(vkti_diag *d, vkti_inspect_thumb *t, const vkti_image *img, int tw, int th, int thumb)
 {
     vkti_image fit, small;
-    int rc = vkti_image_fit(d, &fit, img, tw, th, VKTI_CROP_CENTER);
+    int rc = vkti_image_fit(d, &fit, img, tw, th, VKTI_CROP_MIDDLE);
     if (rc)
         return rc;
     const vkti_image *show = &fit;

@@ -447,6 +447,7 @@ int vkti_terminal_width(void)
 }
 
 int vkti_stdout_is_tty(void) { return _isatty(_fileno(stdout)); }
+int vkti_stderr_is_tty(void) { return _isatty(_fileno(stderr)); }
 
 #else /* POSIX */
 
@@ -552,5 +553,6 @@ int vkti_terminal_width(void)
 }
 
 int vkti_stdout_is_tty(void) { return isatty(STDOUT_FILENO); }
+int vkti_stderr_is_tty(void) { return isatty(STDERR_FILENO); }
 
 #endif

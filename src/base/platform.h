@@ -69,6 +69,7 @@ int vkti_cache_dir(char *out, size_t cap);
 /* Terminal width in columns of stdout, or 0 when stdout is not a terminal. */
 int vkti_terminal_width(void);
 int vkti_stdout_is_tty(void);
+int vkti_stderr_is_tty(void);
 
 /* Ctrl-C: after vkti_interrupt_install(), the first Ctrl-C sets a flag that
  * vkti_interrupt_requested() returns; a second one ends the process the usual way. */

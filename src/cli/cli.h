@@ -9,6 +9,7 @@
 typedef struct cli_globals {
     const char *device;
     vkti_precision precision;
+    int precision_set;       /* --precision was given */
     int verbose;
     int validation;          /* VKTI_VALIDATION=1 in the environment */
     const char *max_vram;
@@ -28,11 +29,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...);
 int cli_is_help(const char *arg);
 
 int cmd_devices(int argc, char **argv, const cli_globals *g);
+int cmd_train(int argc, char **argv, const cli_globals *g);
 int cmd_selftest(int argc, char **argv, const cli_globals *g);
 int cmd_bench(int argc, char **argv, const cli_globals *g);
 int cmd_inspect(int argc, char **argv, const cli_globals *g);
 /* `vkti inspect EMBEDDING` (cmd_inspect_embedding.c), for files vkti_embedding_probe recognises */
 int cmd_inspect_embedding(const char *path, const cli_globals *g);
 int cmd_convert(int argc, char **argv, const cli_globals *g);
+/* `vkti inspect MODEL` (cmd_inspect_model.c): tokenizer_dir is --tokenizer, or NULL */
+int cmd_inspect_model(const char *path, const char *tokenizer_dir, const cli_globals *g);
 
 #endif

@@ -1,6 +1,7 @@
 /* cmd_inspect.c — `vkti inspect PATH`: for a folder of training images, a summary (count,
  * sizes, aspect ratios, formats, captions, duplicates, skipped files) and a contact sheet PNG
- * of what training will see. Models and embedding files are not inspected yet. */
+ * of what training will see. A model (diffusers folder, .safetensors / .ckpt checkpoint) goes to
+ * cmd_inspect_model.c, an embedding file to cmd_inspect_embedding.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,12 @@
 
 static const char HELP[] =
     "usage: vkti inspect DATADIR [--resolution PX] [--buckets] [--thumb PX] [--out FILE.png | --no-sheet]\n"
+    "       vkti inspect MODEL [--tokenizer DIR]\n"
+    "\n"
+    "MODEL, a diffusers folder or a single .safetensors / .ckpt checkpoint: reads every weight as\n"
+    "training would and prints the family (SD 1.x / 2.x), layout, file dtypes, parameters and\n"
+    "architecture of each network, the noise schedule, where the tokenizer is (--tokenizer DIR\n"
+    "names it for single files) and the model's fingerprint.\n"
     "\n"
     "Looks at a folder of training images the way `vkti train` will see them: every JPEG, PNG\n"
     "and BMP is decoded; anything else is listed as skipped with the reason. Prints the image\n"
@@ -115,7 +122,7 @@ static void print_report(const vkti_inspect_report *r)
 
 int cmd_inspect(int argc, char **argv, const cli_globals *g)
 {
-    const char *path = NULL, *out = NULL;
+    const char *path = NULL, *out = NULL, *tokenizer = NULL;
     vkti_inspect_options o = {0};
     int no_sheet = 0;
     for (int i = 1; i < argc; i++) {
@@ -133,6 +140,10 @@ int cmd_inspect(int argc, char **argv, const cli_globals *g)
             if (i + 1 >= argc || !argv[i + 1][0])
                 return cli_usage_error("inspect", "--out needs a file name ending in .png");
             out = argv[++i];
+        } else if (!strcmp(a, "--tokenizer")) {
+            if (i + 1 >= argc || !argv[i + 1][0])
+                return cli_usage_error("inspect", "--tokenizer needs a folder");
+            tokenizer = argv[++i];
         } else if (!strcmp(a, "--buckets")) {
             o.buckets = 1;
         } else if (!strcmp(a, "--no-sheet")) {
@@ -154,11 +165,15 @@ int cmd_inspect(int argc, char **argv, const cli_globals *g)
         fprintf(stderr, "vkti inspect: %s: no such file or folder\n", path);
         return 1;
     }
+    if (vkti_inspect_is_model(path))
+        return cmd_inspect_model(path, tokenizer, g);
+    if (tokenizer)
+        return cli_usage_error("inspect", "--tokenizer is for models; %s is not one", path);
     if (kind == VKTI_PATH_FILE && vkti_embedding_probe(path))
         return cmd_inspect_embedding(path, g);
     if (kind == VKTI_PATH_FILE) {
-        fprintf(stderr, "vkti inspect: %s is a file; inspecting models and embedding files is not built yet "
-                        "(give a folder of images)\n", path);
+        fprintf(stderr, "vkti inspect: %s is neither a model nor an embedding file vkti reads (give a folder of "
+                        "images, a model or an embedding file)\n", path);
         return 1;
     }
     vkti_ctx *ctx = cli_context(g);

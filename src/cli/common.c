@@ -58,6 +58,7 @@ int cli_take_globals(int *argc, char **argv, cli_globals *g)
             }
             g->device = v;
         } else if ((v = opt_value(*argc, argv, &i, "--precision", &m)) || m) {
+            g->precision_set = 1;
             if (v && strcmp(v, "fp16") == 0)
                 g->precision = VKTI_PRECISION_FP16;
             else if (v && strcmp(v, "fp32") == 0)
@@ -90,6 +91,14 @@ static void print_log(void *user, vkti_log_level level, const char *msg)
     fprintf(stderr, "%s%s\n", prefix[level], msg);
 }
 
+/* On a terminal: one status line redrawn in place (to stderr, beside the log) */
+static void print_progress(void *user, const char *line, int final)
+{
+    (void)user;
+    fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
+    fflush(stderr);
+}
+
 vkti_ctx *cli_context(const cli_globals *g)
 {
     char cache[1024];
@@ -115,6 +124,7 @@ vkti_ctx *cli_context(const cli_globals *g)
         .pipeline_cache = cache[0] ? cache : NULL,
         .log = print_log,
         .log_level = g->verbose >= 2 ? VKTI_LOG_DEBUG : g->verbose ? VKTI_LOG_INFO : VKTI_LOG_WARN,
+        .progress = vkti_stderr_is_terminal() ? print_progress : NULL,
     };
     vkti_ctx *ctx = NULL;
     if (vkti_ctx_init(&ctx, &o) != VKTI_OK) {

@@ -10,10 +10,13 @@ static const char USAGE[] =
     "usage: vkti [global options] <command> [options]\n"
     "\n"
     "commands:\n"
+    "  train --model PATH --data DIR --token \"<name>\" [options]\n"
+    "                         learn an embedding for a new word from a folder of pictures\n"
     "  devices [--json]       list Vulkan devices and their capabilities\n"
     "  selftest               run every op once on the device and check it against the CPU\n"
     "  bench ops [--json]     time matrix products and copies on the device\n"
     "  inspect DATADIR        summarize a folder of training images, write a contact sheet\n"
+    "  inspect MODEL          describe a diffusers folder or .safetensors / .ckpt checkpoint\n"
     "  convert IN OUT         convert an embedding between diffusers, kohya and a1111 formats\n"
     "\n"
     "global options:\n"
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "devices") == 0)
         return cmd_devices(argc - 1, argv + 1, &g);
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 1, argv + 1, &g);
     if (strcmp(cmd, "selftest") == 0)
         return cmd_selftest(argc - 1, argv + 1, &g);
     if (strcmp(cmd, "bench") == 0)

@@ -34,6 +34,8 @@ size_t vkti_dtype_size(vkti_dtype t);
 const char *vkti_dtype_name(vkti_dtype t);
 
 #define VKTI_MAX_DIMS 4
+/* ndim and a shape array from a list: vkti_arena_tensor(a, &t, VKTI_F16, VKTI_DIMS(B, T, D)) */
+#define VKTI_DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
 
 /* A tensor is a typed, shaped byte range of a device block. Tensors do not own memory: an
  * arena does. shape[0] is the outermost dimension; elements are packed (row-major). */
@@ -79,9 +81,9 @@ int vkti_gpu_wait_idle(vkti_gpu *g);
 
 /* ---- memory --------------------------------------------------------------------------- */
 
-/* An arena hands out tensors from a few large device blocks, first fit bump allocation.
- * block_bytes is the size of each block it creates (0: a default); a tensor larger than that
- * gets a block of its own. */
+/* An arena hands out tensors from a few device blocks, bump allocation. block_bytes is the size
+ * of its first block (0: 16 MiB); each further block doubles it, up to 1 GiB, and a tensor larger
+ * than that gets a block of its own. */
 int vkti_arena_create(vkti_gpu *g, const char *name, uint64_t block_bytes, vkti_arena **out);
 /* An arena of host-visible, coherent memory: small per-step inputs and outputs of a replayed
  * recording (token ids, timesteps, hyperparameters, the loss). The host reads and writes its
@@ -96,7 +98,10 @@ int vkti_arena_tensor(vkti_arena *a, vkti_tensor *out, vkti_dtype dtype, int ndi
 /* Releases every tensor allocated after mark (from vkti_arena_mark). Blocks are kept. */
 uint64_t vkti_arena_mark(const vkti_arena *a);
 void vkti_arena_release(vkti_arena *a, uint64_t mark);
+/* Bytes of blocks the arena holds; the most its tensors have used at once (since the last reset). */
 uint64_t vkti_arena_bytes(const vkti_arena *a);
+uint64_t vkti_arena_peak(const vkti_arena *a);
+void vkti_arena_reset_peak(vkti_arena *a);
 
 /* Host <-> device copies of a whole tensor's bytes; they wait for completion. */
 int vkti_tensor_upload(vkti_gpu *g, const vkti_tensor *t, const void *src, size_t bytes);

@@ -27,6 +27,7 @@ struct vkti_arena {
     vkti_block *cur;       /* the block being filled */
     uint64_t cur_used;     /* bytes used in cur */
     uint64_t used;         /* total bytes handed out (mark/release counter) */
+    uint64_t peak;         /* the most `used` has been */
     uint64_t allocated;    /* total bytes of blocks */
     int mapped;            /* blocks are host-visible (vkti_arena_create_mapped) */
     /* mark -> (block, used) replay: marks are monotone "used" counts; release walks blocks. */

@@ -9,7 +9,8 @@
 #include "base/half.h"
 
 #define TENSOR_ALIGN 256u                      /* binding offsets and cache lines */
-#define DEFAULT_BLOCK_BYTES (256ull << 20)
+#define DEFAULT_BLOCK_BYTES (16ull << 20) /* an arena's first block; each next one doubles */
+#define MAX_GROWN_BLOCK (1ull << 30)
 #define STAGING_BYTES (64ull << 20)
 
 size_t vkti_dtype_size(vkti_dtype t)
@@ -222,6 +223,8 @@ int vkti_arena_tensor(vkti_arena *a, vkti_tensor *out, vkti_dtype dtype, int ndi
                 out->offset = off;
                 a->cur_used = off + need;
                 a->used = block_base(a, a->cur) + a->cur_used;
+                if (a->used > a->peak)
+                    a->peak = a->used;
                 return VKTI_OK;
             }
             if (a->cur->next) { /* blocks kept from before a release */
@@ -231,7 +234,10 @@ int vkti_arena_tensor(vkti_arena *a, vkti_tensor *out, vkti_dtype dtype, int ndi
             }
         }
         vkti_block *b;
+        /* blocks grow geometrically, so a tiny model holds little and a large one few blocks */
         uint64_t sz = need > a->block_bytes ? need : a->block_bytes;
+        if (a->blocks && a->block_bytes < MAX_GROWN_BLOCK && 2 * a->block_bytes <= g->info.max_memory_allocation_size)
+            a->block_bytes *= 2;
         int rc = vkti__block_create(g, sz, a->mapped, &b);
         if (rc)
             return vkti_fail_wrap(g->diag, rc, "arena '%s' needs %.1f MiB more", a->name,
@@ -270,6 +276,8 @@ void vkti_arena_release(vkti_arena *a, uint64_t mark)
 }
 
 uint64_t vkti_arena_bytes(const vkti_arena *a) { return a->allocated; }
+uint64_t vkti_arena_peak(const vkti_arena *a) { return a->peak; }
+void vkti_arena_reset_peak(vkti_arena *a) { a->peak = a->used; }
 
 int vkti_tensor_view(vkti_gpu *g, vkti_tensor *out, const vkti_tensor *t, int64_t first, int ndim,
                      const int64_t *shape)

@@ -9,19 +9,11 @@
 #include <string.h>
 
 #include "base/platform.h"
+#include "base/str.h"
 #include "io/bytes.h"
 #include "io/safetensors.h"
 
 #define DETECT_MAX_NUMEL (1u << 24) /* a lone tensor larger than this is no embedding */
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
-    if (p)
-        memcpy(p, s, n + 1);
-    return p;
-}
 
 int vkti_embedding_alloc(vkti_diag *d, vkti_embedding *e, const char *token, int n, int width0, int width1)
 {
@@ -35,7 +27,7 @@ int vkti_embedding_alloc(vkti_diag *d, vkti_embedding *e, const char *token, int
     e->num_vectors = n;
     e->width[0] = width0;
     e->width[1] = width1;
-    e->token = dup_str(token ? token : "");
+    e->token = vkti_str_dup(token ? token : "");
     for (int s = 0; s < e->sets; s++)
         e->vec[s] = calloc((size_t)n * (size_t)e->width[s], sizeof(float));
     e->format = VKTI_EMBEDDING_DIFFUSERS;
@@ -66,7 +58,7 @@ void vkti_embedding_free(vkti_embedding *e)
 int vkti_embedding_set_string(vkti_diag *d, char **field, const char *s)
 {
     char *p = NULL;
-    if (s && !(p = dup_str(s)))
+    if (s && !(p = vkti_str_dup(s)))
         return vkti_fail(d, VKTI_E_OOM, "out of memory");
     free(*field);
     *field = p;
@@ -79,8 +71,8 @@ int vkti_embedding_add_meta(vkti_diag *d, vkti_embedding *e, const char *key, co
     if (!m)
         return vkti_fail(d, VKTI_E_OOM, "out of memory");
     e->meta = m;
-    m[e->meta_count].key = dup_str(key);
-    m[e->meta_count].value = dup_str(value);
+    m[e->meta_count].key = vkti_str_dup(key);
+    m[e->meta_count].value = vkti_str_dup(value);
     if (!m[e->meta_count].key || !m[e->meta_count].value) {
         free(m[e->meta_count].key);
         free(m[e->meta_count].value);

@@ -89,7 +89,7 @@ typedef struct vkti_crop {
     int flip;  /* 1: mirror left-right after cropping */
 } vkti_crop;
 
-#define VKTI_CROP_CENTER ((vkti_crop){0.5f, 0.5f, 0})
+#define VKTI_CROP_MIDDLE ((vkti_crop){0.5f, 0.5f, 0})
 
 /* Scales src uniformly so that it covers out_w x out_h (the shorter side, relative to the
  * target, matches it exactly), cuts the out_w x out_h window at crop, mirrors it if asked.

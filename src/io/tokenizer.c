@@ -59,6 +59,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/platform.h"
+#include "base/str.h"
 #include "io/gzip.h"
 #include "io/unicode.h"
 
@@ -181,16 +182,6 @@ static uint64_t hash_u64(uint64_t x)
     x ^= x >> 33;
     x *= 0xc4ceb9fe1a85ec53ull;
     return x ^ (x >> 33);
-}
-
-static char *dup_n(const char *s, size_t n)
-{
-    char *r = malloc(n + 1);
-    if (r) {
-        memcpy(r, s, n);
-        r[n] = 0;
-    }
-    return r;
 }
 
 /* Prints s (n bytes) for a message: at most 40 bytes, control bytes as '?'. */
@@ -655,10 +646,10 @@ static int set_pattern(vkti_tokenizer *t, added_token *at)
         size_t m = normalize(t, (const uint8_t *)at->content, n);
         if (m == (size_t)-1)
             return -1;
-        at->pattern = dup_n((const char *)t->norm, m);
+        at->pattern = vkti_str_dup_n((const char *)t->norm, m);
         at->pattern_len = m;
     } else {
-        at->pattern = dup_n(at->content, n);
+        at->pattern = vkti_str_dup_n(at->content, n);
         at->pattern_len = n;
     }
     return at->pattern ? 0 : -1;
@@ -679,7 +670,7 @@ static int register_added(vkti_diag *d, vkti_tokenizer *t, const char *content, 
             return vkti_fail(d, VKTI_E_OOM, "out of memory adding a token");
         at = &t->added[t->n_added];
         memset(at, 0, sizeof *at);
-        at->content = dup_n(content, n);
+        at->content = vkti_str_dup_n(content, n);
         if (!at->content)
             return vkti_fail(d, VKTI_E_OOM, "out of memory adding a token");
         int32_t id = vocab_find(t, content, n);
@@ -765,7 +756,7 @@ static int parse_token_value(vkti_diag *d, const char *name, const char *key, co
     if (n == 0 || n > MAX_TOKEN_BYTES || !vkti_utf8_valid((const uint8_t *)content, n))
         return vkti_fail(d, VKTI_E_FORMAT, "%s: \"%s\" is empty, longer than %d bytes or not UTF-8", name, key,
                          MAX_TOKEN_BYTES);
-    r.content = dup_n(content, n);
+    r.content = vkti_str_dup_n(content, n);
     if (!r.content)
         return vkti_fail(d, VKTI_E_OOM, "out of memory");
     spec_free(s);
@@ -811,7 +802,7 @@ static int setup_special_tokens(vkti_diag *d, vkti_tokenizer *t, const char *con
                                                   "<|endoftext|>", NULL, NULL};
     for (int k = 0; k < N_NAMED; k++) {
         if (defaults[k]) {
-            named[k].content = dup_n(defaults[k], strlen(defaults[k]));
+            named[k].content = vkti_str_dup_n(defaults[k], strlen(defaults[k]));
             named[k].special = 1;
             if (!named[k].content) {
                 rc = vkti_fail(d, VKTI_E_OOM, "out of memory");

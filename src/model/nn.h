@@ -48,9 +48,6 @@ void vkti_nn_free(vkti_nn *nn);
 int vkti_nn_weight(vkti_nn *nn, vkti_tensor *out, int flags, int ndim, const int64_t *shape, const char *fmt, ...)
     VKTI_PRINTF(6, 7);
 
-/* ndim and a shape array from a list: vkti_arena_tensor(a, &t, VKTI_F16, VKTI_DIMS(B, T, D)) */
-#define VKTI_DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
-
 /* A device tensor of the network dtype from arena a. */
 int vkti_nn_alloc(vkti_nn *nn, vkti_arena *a, vkti_tensor *out, int ndim, const int64_t *shape);
 /* The same tensor seen with another shape of the same element count. */

@@ -69,7 +69,7 @@ static int load(vkti_unet *u)
 {
     vkti_nn *nn = &u->nn;
     const vkti_unet_dims *d = &u->dims;
-    const int nb = d->nblocks, L = d->layers_per_block, C0 = d->channels[0], Td = d->time_dim, G = d->groups;
+    const int nb = d->nblocks, C0 = d->channels[0], Td = d->time_dim, G = d->groups;
     char p[128];
     int rc;
     if ((rc = vkti_nn_weight(nn, &u->conv_in_w, VKTI_NN_CONV, VKTI_DIMS(C0, d->in_channels, 3, 3), "conv_in.weight")) ||
@@ -88,6 +88,7 @@ static int load(vkti_unet *u)
         block *b = &u->down[i];
         int in_ch = out_ch;
         out_ch = d->channels[i];
+        const int L = d->layers[i];
         b->nlayers = L;
         b->has_attn = d->down_attn[i];
         b->has_resample = i < nb - 1;
@@ -119,6 +120,7 @@ static int load(vkti_unet *u)
         int prev_out = out_ch;
         out_ch = d->channels[nb - 1 - i];
         int in_ch = d->channels[nb - 1 - (i + 1 < nb ? i + 1 : nb - 1)];
+        const int L = d->layers[nb - 1 - i];
         b->nlayers = L + 1;
         b->has_attn = d->up_attn[i];
         b->has_resample = i < nb - 1;
@@ -177,10 +179,12 @@ int vkti_unet_create(vkti_unet **out, vkti_gpu *g, const vkti_unet_dims *dims, c
 {
     *out = NULL;
     vkti_diag *d = vkti_gpu_diag(g);
-    if (dims->nblocks < 1 || dims->nblocks > MAXB || dims->layers_per_block < 1 || dims->layers_per_block + 1 > MAXL ||
-        dims->groups < 1 || dims->time_dim < 1 || dims->cross_dim < 1)
-        return vkti_fail(d, VKTI_E_FORMAT, "unet: unsupported configuration (%d blocks of %d layers)", dims->nblocks,
-                         dims->layers_per_block);
+    int layers_ok = dims->nblocks >= 1 && dims->nblocks <= MAXB;
+    for (int i = 0; layers_ok && i < dims->nblocks; i++)
+        layers_ok = dims->layers[i] >= 1 && dims->layers[i] + 1 <= MAXL;
+    if (!layers_ok || dims->groups < 1 || dims->time_dim < 1 || dims->cross_dim < 1)
+        return vkti_fail(d, VKTI_E_FORMAT, "unet: unsupported configuration (%d blocks; vkti supports 1..%d blocks of "
+                         "1..%d layers)", dims->nblocks, MAXB, MAXL - 1);
     vkti_unet *u = calloc(1, sizeof *u);
     if (!u)
         return vkti_fail(d, VKTI_E_OOM, "out of host memory");
@@ -239,6 +243,8 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
                          "(images in multiples of %lld pixels)", d->in_channels, (long long)f, (long long)(8 * f));
     vkti_arena_release(nn->act, 0);
     vkti_arena_release(nn->tmp, 0);
+    vkti_arena_reset_peak(nn->act);
+    vkti_arena_reset_peak(nn->tmp);
     u->trained = 0;
     u->nskips = 0;
     u->cond = *cond;
@@ -358,7 +364,7 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
         (rc = vkti_conv2d_forward(c, out, &hn, &u->conv_out_w, &u->conv_out_b, NULL, &CONV3)))
         return rc;
     u->trained = train;
-    u->act_bytes = vkti_arena_bytes(nn->act) + vkti_arena_bytes(nn->tmp);
+    u->act_bytes = vkti_arena_peak(nn->act) + vkti_arena_peak(nn->tmp);
     return VKTI_OK;
 }
 
@@ -481,6 +487,6 @@ int vkti_unet_backward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *d_cond, con
         }
     }
 done:
-    u->act_bytes = vkti_arena_bytes(nn->act) + vkti_arena_bytes(nn->tmp);
+    u->act_bytes = vkti_arena_peak(nn->act) + vkti_arena_peak(nn->tmp);
     return VKTI_OK;
 }

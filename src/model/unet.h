@@ -13,7 +13,7 @@ typedef struct vkti_unet_dims {
     int in_channels, out_channels;
     int nblocks;
     int channels[VKTI_UNET_MAX_BLOCKS];   /* block_out_channels */
-    int layers_per_block;
+    int layers[VKTI_UNET_MAX_BLOCKS];     /* resnets per down block; up block i has layers[n-1-i] + 1 */
     int down_attn[VKTI_UNET_MAX_BLOCKS];  /* 1: CrossAttnDownBlock2D, 0: DownBlock2D */
     int up_attn[VKTI_UNET_MAX_BLOCKS];    /* in up-block order (0 = the deepest): 1 CrossAttnUpBlock2D */
     int mid_attn;                         /* 1: UNetMidBlock2DCrossAttn */
@@ -34,7 +34,7 @@ int vkti_unet_create(vkti_unet **out, vkti_gpu *g, const vkti_unet_dims *dims, c
                      vkti_dtype dtype);
 void vkti_unet_free(vkti_unet *u);
 uint64_t vkti_unet_params(const vkti_unet *u);
-/* Device bytes of the activations the last recording allocated (kept + temporary). */
+/* Device bytes the last recording's activations used at most (kept + temporary peaks). */
 uint64_t vkti_unet_activation_bytes(const vkti_unet *u);
 
 /* Records the forward: out [N, h, w, out_channels] from sample [N, h, w, in_channels],

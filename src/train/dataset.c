@@ -8,16 +8,8 @@
 #include <string.h>
 
 #include "base/platform.h"
+#include "base/str.h"
 #include "io/unicode.h"
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
-    if (p)
-        memcpy(p, s, n + 1);
-    return p;
-}
 
 static char *join_path(const char *dir, const char *name)
 {
@@ -75,8 +67,8 @@ static int skip(scan *s, const char *name, vkti_log_level level, const char *fmt
         s->skip_cap = cap;
     }
     vkti_dataset_skip *k = &ds->skipped[ds->skipped_count];
-    k->name = dup_str(name);
-    k->reason = dup_str(reason);
+    k->name = vkti_str_dup(name);
+    k->reason = vkti_str_dup(reason);
     if (!k->name || !k->reason) {
         free(k->name);
         free(k->reason);
@@ -158,8 +150,8 @@ static int add_item(scan *s, const char *name, const char *path, const vkti_imag
     }
     vkti_dataset_item *it = &ds->items[ds->count];
     memset(it, 0, sizeof *it);
-    it->name = dup_str(name);
-    it->path = dup_str(path);
+    it->name = vkti_str_dup(name);
+    it->path = vkti_str_dup(path);
     if (!it->name || !it->path) {
         free(it->name);
         free(it->path);
@@ -264,7 +256,7 @@ static int scan_dir(scan *s, char **names, int n)
             }
             if (rc || !caption) /* unusable (already reported) or empty */
                 break;
-            if (!(it->caption = dup_str(caption)))
+            if (!(it->caption = vkti_str_dup(caption)))
                 rc = vkti_fail(s->d, VKTI_E_OOM, "out of memory");
             else
                 ds->caption_count++;
@@ -315,7 +307,7 @@ int vkti_dataset_open(vkti_diag *d, vkti_dataset **out, const char *dir, const v
     if (rc)
         return rc;
     vkti_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds || !(ds->dir = dup_str(dir))) {
+    if (!ds || !(ds->dir = vkti_str_dup(dir))) {
         free(ds);
         free(names);
         return vkti_fail(d, VKTI_E_OOM, "out of memory");

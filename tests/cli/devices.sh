@@ -48,7 +48,9 @@ expect "unknown command" 1 "unknown command" -- "$VKTI" frobnicate
 expect "unknown option" 1 "unknown option" -- "$VKTI" devices --frob
 expect "help" 0 "usage: vkti" -- "$VKTI" --help
 expect "devices --help" 0 "usage: vkti devices" -- "$VKTI" devices --help
-expect "bench --quick" 0 "TFLOP/s" -- "$VKTI" bench ops --quick
+expect "bench --help" 0 "usage: vkti bench" -- "$VKTI" bench --help
+expect "bench of something unknown" 1 "unknown benchmark" -- "$VKTI" bench nonsense
+expect "bench step needs a model" 1 "needs --model" -- "$VKTI" bench step
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -2,7 +2,7 @@
 # inspect.sh — `vkti inspect` on a folder this test makes: BMPs written with printf, the demo
 # PNGs, an exact copy (a duplicate), a caption, a text file named .png, a truncated image, a
 # zero-byte file, notes and a subfolder. Checks the summary, the contact sheet file, the skip
-# reasons, and the errors: a file (model/embedding inspection not built yet), a missing path, an
+# reasons, and the errors: a file that is no model or embedding, a missing path, an
 # empty folder, a sheet inside the data folder, bad options. Exit codes: 0 usable folder, 1 bad input.
 # usage: inspect.sh path/to/vkti   (VKTI_SOURCE_DIR set by ctest, for assets/demo)
 VKTI=${1:?usage: inspect.sh path/to/vkti}
@@ -82,7 +82,7 @@ expect "--out and --thumb" 0 "contact sheet: $tmp/cwd/s.png (.*thumbnails 64 px)
 expect "--no-sheet writes nothing" 0 "" -- "$VKTI" inspect "$data" --no-sheet --resolution 64
 check "... no sheet" sh -c '! grep -q "contact sheet" "$1"' sh "$tmp/log"
 expect "--buckets" 0 "aspect-ratio buckets" -- "$VKTI" inspect "$data" --buckets --out "$tmp/cwd/b.png"
-expect "a file: not built yet" 1 "not built yet" -- "$VKTI" inspect "$data/red.bmp"
+expect "a file: neither model nor embedding" 1 "neither a model nor an embedding" -- "$VKTI" inspect "$data/red.bmp"
 expect "a missing path" 1 "no such file or folder" -- "$VKTI" inspect "$tmp/nope"
 expect "an empty folder" 1 "no usable images" -- "$VKTI" inspect "$tmp/empty"
 expect "a sheet inside the data folder" 1 "image folder" -- "$VKTI" inspect "$data" --out "$data/sheet.png"
@@ -97,7 +97,7 @@ expect "two paths" 1 "one PATH only" -- "$VKTI" inspect "$data" "$tmp/empty"
 expect "inspect --help" 0 "usage: vkti inspect" -- "$VKTI" inspect --help
 expect "vkti --help lists inspect" 0 "inspect DATADIR" -- "$VKTI" --help
 "$VKTI" inspect "$data/red.bmp" >/dev/null 2>"$tmp/err"
-check "the not-built-yet message is one line" test "$(grep -c . "$tmp/err")" -eq 1
+check "the neither-model-nor-embedding message is one line" test "$(grep -c . "$tmp/err")" -eq 1
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -154,7 +154,7 @@ int main(void)
     /* preprocess a.png (40x30, red | blue) at 16: the window is x 5..35, so output columns
      * 0..6 are red, 9..15 blue; flipped, the other way round */
     float rgb[16 * 16 * 3], flip[16 * 16 * 3], al[16 * 16];
-    rc = vkti_dataset_preprocess(&d, ds, 0, VKTI_CROP_CENTER, rgb, al);
+    rc = vkti_dataset_preprocess(&d, ds, 0, VKTI_CROP_MIDDLE, rgb, al);
     CHECK(rc == VKTI_OK, "preprocess: %s", d.msg);
     int ok = 1;
     for (int y = 0; y < 16; y++)
@@ -181,11 +181,11 @@ int main(void)
         reds += rgb[(8 * 16 + x) * 3] > 0;
     CHECK(rc == VKTI_OK && reds >= 10 && reds <= 11, "left crop: %d red columns (want ~10.7)", reds);
     /* c.bmp keeps its alpha for the loss mask */
-    rc = vkti_dataset_preprocess(&d, ds, 2, VKTI_CROP_CENTER, rgb, al);
+    rc = vkti_dataset_preprocess(&d, ds, 2, VKTI_CROP_MIDDLE, rgb, al);
     CHECK(rc == VKTI_OK && al[8 * 16 + 1] == 1.0f && al[8 * 16 + 14] == 0.0f, "alpha mask %g %g",
           (double)al[8 * 16 + 1], (double)al[8 * 16 + 14]);
     vkti_image fit;
-    rc = vkti_dataset_fit(&d, ds, 3, VKTI_CROP_CENTER, &fit);
+    rc = vkti_dataset_fit(&d, ds, 3, VKTI_CROP_MIDDLE, &fit);
     CHECK(rc == VKTI_OK && fit.width == 16 && fit.height == 16 && fit.channels == 3, "fit image");
     vkti_image_free(&fit);
     CHECK(vkti_dataset_load(&d, ds, 7, &fit) == VKTI_E_INVALID, "item out of range");
@@ -202,7 +202,7 @@ int main(void)
     if (rc == VKTI_OK) {
         int tw = ds->items[0].target_w, th = ds->items[0].target_h;
         float *big = malloc((size_t)tw * th * 3 * sizeof *big);
-        CHECK(vkti_dataset_preprocess(&d, ds, 0, VKTI_CROP_CENTER, big, NULL) == VKTI_OK && big[0] == 1.0f &&
+        CHECK(vkti_dataset_preprocess(&d, ds, 0, VKTI_CROP_MIDDLE, big, NULL) == VKTI_OK && big[0] == 1.0f &&
                   big[((th - 1) * tw + tw - 1) * 3 + 2] == 1.0f,
               "bucketed preprocess");
         free(big);

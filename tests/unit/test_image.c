@@ -449,19 +449,19 @@ static void test_geometry(void)
             src.data[(y * w + x) * 3 + 2] = 77;
         }
     double win[4];
-    vkti_image_fit_window(&src, 64, 64, VKTI_CROP_CENTER, win);
+    vkti_image_fit_window(&src, 64, 64, VKTI_CROP_MIDDLE, win);
     CHECK(fabs(win[0] - 50) < 1e-9 && fabs(win[2] - 150) < 1e-9 && win[1] == 0 && fabs(win[3] - 100) < 1e-9,
           "center window %g %g %g %g", win[0], win[1], win[2], win[3]);
     vkti_image_fit_window(&src, 64, 64, (vkti_crop){0, 0.5f, 0}, win);
     CHECK(win[0] == 0 && fabs(win[2] - 100) < 1e-9, "left window %g..%g", win[0], win[2]);
     vkti_image_fit_window(&src, 64, 64, (vkti_crop){1, 0.5f, 0}, win);
     CHECK(fabs(win[0] - 100) < 1e-9 && fabs(win[2] - 200) < 1e-9, "right window %g..%g", win[0], win[2]);
-    vkti_image_fit_window(&src, 64, 32, VKTI_CROP_CENTER, win); /* same aspect: the whole image */
+    vkti_image_fit_window(&src, 64, 32, VKTI_CROP_MIDDLE, win); /* same aspect: the whole image */
     CHECK(fabs(win[0]) < 1e-9 && fabs(win[2] - 200) < 1e-9 && fabs(win[3] - 100) < 1e-9, "same-aspect window");
 
     /* center crop 200x100 -> 50x50: output column i samples source x = 50 + (i + 0.5) * 2 - 0.5 */
     vkti_image out, flip;
-    int rc = vkti_image_fit(&D, &out, &src, 50, 50, VKTI_CROP_CENTER);
+    int rc = vkti_image_fit(&D, &out, &src, 50, 50, VKTI_CROP_MIDDLE);
     CHECK(rc == VKTI_OK && out.width == 50 && out.height == 50 && out.channels == 3, "fit: %s", D.msg);
     int worst = 0;
     for (int y = 1; y < 49; y++)
@@ -502,10 +502,10 @@ static void test_geometry(void)
     for (int y = 0; y < 20; y++)
         for (int x = 0; x < 10; x++)
             tall.data[(y * 10 + x) * 3 + 1] = (uint8_t)(y * 10);
-    vkti_image_fit_window(&tall, 64, 64, VKTI_CROP_CENTER, win);
+    vkti_image_fit_window(&tall, 64, 64, VKTI_CROP_MIDDLE, win);
     CHECK(win[0] == 0 && fabs(win[2] - 10) < 1e-9 && fabs(win[1] - 5) < 1e-9 && fabs(win[3] - 15) < 1e-9,
           "tall window %g %g %g %g", win[0], win[1], win[2], win[3]);
-    rc = vkti_image_fit(&D, &up, &tall, 64, 64, VKTI_CROP_CENTER);
+    rc = vkti_image_fit(&D, &up, &tall, 64, 64, VKTI_CROP_MIDDLE);
     /* output row 0 samples source y = 5 + 0.5 / 6.4 (G = (y - 0.5) * 10 = 45.8); row 63: 144.2 */
     CHECK(rc == VKTI_OK && abs(up.data[1] - 46) <= 2 && abs(up.data[(63 * 64) * 3 + 1] - 144) <= 2,
           "tall upscale: top G %d bottom G %d", up.data[1], up.data[(63 * 64) * 3 + 1]);
@@ -535,7 +535,7 @@ static void test_geometry(void)
             else
                 p[1] = 255, p[3] = 0;   /* transparent green */
         }
-    vkti_image_fit(&D, &a2, &a, 16, 16, VKTI_CROP_CENTER);
+    vkti_image_fit(&D, &a2, &a, 16, 16, VKTI_CROP_MIDDLE);
     int bleed = 0;
     for (int x = 0; x < 16; x++) {
         const uint8_t *p = a2.data + (8 * 16 + x) * 4;
@@ -558,14 +558,14 @@ static void test_geometry(void)
         uint16_t v = 40000;
         memcpy(d16.data + i * 2, &v, 2);
     }
-    rc = vkti_image_fit(&D, &d16o, &d16, 16, 16, VKTI_CROP_CENTER);
+    rc = vkti_image_fit(&D, &d16o, &d16, 16, 16, VKTI_CROP_MIDDLE);
     uint16_t v16 = 0;
     if (rc == VKTI_OK)
         memcpy(&v16, d16o.data + 100, 2);
     CHECK(rc == VKTI_OK && d16o.depth == 2 && v16 == 40000, "16-bit fit: %u", v16);
     vkti_image_free(&d16o);
     vkti_image_free(&d16);
-    CHECK(vkti_image_fit(&D, &out, &src, 0, 64, VKTI_CROP_CENTER) == VKTI_E_INVALID, "zero-size fit refused");
+    CHECK(vkti_image_fit(&D, &out, &src, 0, 64, VKTI_CROP_MIDDLE) == VKTI_E_INVALID, "zero-size fit refused");
 
     /* float conversion: diffusers' image / 127.5 - 1 */
     vkti_image tiny;

@@ -134,7 +134,7 @@ int main(void)
     int exact = px && ds && ds->count == 6;
     for (int k = 0; exact && k < 6; k++) {
         vkti_image fit;
-        vkti_dataset_fit(&d, ds, k, VKTI_CROP_CENTER, &fit);
+        vkti_dataset_fit(&d, ds, k, VKTI_CROP_MIDDLE, &fit);
         int x0 = 10 + (k % 3) * cell_w, y0 = header + (k / 3) * cell_h;
         for (int y = 0; y < 32 && exact; y++)
             exact = !memcmp(px + ((size_t)(y0 + y) * sw + x0) * 3, fit.data + (size_t)y * 32 * 3, 32 * 3);

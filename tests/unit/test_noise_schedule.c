@@ -16,7 +16,7 @@
 
 #include "base/half.h"
 #include "base/platform.h"
-#include "train/noise_schedule.h"
+#include "io/noise_schedule.h"
 
 static int passed, failed;
 

@@ -9,7 +9,7 @@
  * Every float32 step below is one statement with a float result, so no compiler may contract
  * a multiply and an add across it (C11 allows contraction only within one expression, and this
  * project builds with -std=c11, where GCC does not contract); the fused variant calls fmaf. */
-#include "train/noise_schedule.h"
+#include "io/noise_schedule.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
