@@ -1,7 +1,9 @@
 /* attention.c — dispatch of shaders/attention_fwd.comp, attention_delta.comp,
- * attention_bwd_kv.comp, attention_bwd_sum.comp and attention_bwd_q.comp: shape checks, tile
- * sizes per head dimension and shared-memory size (specialization constants), the split of the
- * dK/dV pass and the scratch it needs, and the order of the backward passes. */
+ * attention_bwd_kv.comp, attention_bwd_sum.comp and attention_bwd_q.comp (portable), and of
+ * their tensor-core versions attention_fwd_cm.comp, attention_bwd_kv_cm.comp and
+ * attention_bwd_q_cm.comp: shape checks, the choice between the two, tile sizes per head
+ * dimension and shared-memory size (specialization constants), the split of the dK/dV pass and
+ * the scratch it needs, and the order of the backward passes. */
 #include "ops/attention.h"
 
 #include <stdio.h>
@@ -27,6 +29,22 @@ enum { KERNEL_FWD, KERNEL_BWD_KV, KERNEL_BWD_Q };
 typedef struct attn_shape {
     int64_t batch, nq, nk, heads, dim;
 } attn_shape;
+
+/* Tensor-core kernels (attention_*_cm.comp): 4 subgroups of 32, fragments of 16x8x16, tiles as
+ * the shaders define them (BR, BC, BK, BQ): the forward takes 64 queries a workgroup over key
+ * tiles of 64 (32 past a padded head dimension of 96); dK/dV 64 keys over query tiles of 32; dQ
+ * 64 queries over key tiles of 32. The head dimension is padded to a multiple of 16, one shader
+ * variant each, up to these. */
+#define ATTN_CM_MAX_DIM_FWD 160
+#define ATTN_CM_MAX_DIM_BWD 96
+#define ATTN_CM_FWD_QUERIES 64
+#define ATTN_CM_KV_KEYS 64
+#define ATTN_CM_KV_QUERIES 32
+#define ATTN_CM_Q_QUERIES 64
+#define ATTN_CM_Q_KEYS 32
+/* dK/dV split target on the tensor-core path: its workgroups are fewer and larger than the
+ * portable ones and a large GPU keeps several per multiprocessor */
+#define ATTN_CM_TARGET_GROUPS 1024
 
 static vkti_diag *diag_of(vkti_cmd *c) { return vkti_gpu_diag(vkti_cmd_gpu(c)); }
 
@@ -184,6 +202,41 @@ static int pick_tiles(vkti_gpu *g, const char *op, int kernel, int64_t dim, uint
                      (long long)dim, info->max_shared_memory);
 }
 
+/* Bytes of shared memory a tensor-core kernel declares for padded head dimension dp (as the
+ * shaders' declarations: uvec4 slots of 16 bytes, head-vector rows of dp / 8 + 1 slots, per
+ * subgroup regions of 16 rows of f32 tiles). */
+static uint32_t cm_shared_bytes(int kernel, uint32_t dp)
+{
+    uint32_t ks = dp / 8 + 1;
+    switch (kernel) {
+    case KERNEL_FWD: {
+        uint32_t bc = dp <= 96 ? 64 : 32;
+        return 16 * (2 * bc * ks + 4 * 16 * (bc / 4 + 1));
+    }
+    case KERNEL_BWD_KV: /* Q and dO tiles, lse and delta, S^T and dP^T regions */
+        return 16 * (2 * ATTN_CM_KV_QUERIES * ks + 4 * 2 * 16 * (ATTN_CM_KV_QUERIES / 4 + 1)) +
+               4 * 2 * ATTN_CM_KV_QUERIES;
+    default: /* K and V tiles, S and dP regions */
+        return 16 * (2 * ATTN_CM_Q_KEYS * ks + 4 * 2 * 16 * (ATTN_CM_Q_KEYS / 4 + 1));
+    }
+}
+
+/* The padded head dimension of the tensor-core kernel, or 0 where the portable one runs: f16
+ * storage, D a multiple of 8 (16-byte loads and stores) up to the kernel's variants, on a device
+ * with the f16 16x8x16 cooperative-matrix shape, 32-wide subgroups with shuffles, the Vulkan
+ * memory model (as matmul_cm) and the shared memory the kernel declares. */
+static uint32_t cm_dim(vkti_gpu *g, int kernel, vkti_dtype dt, int64_t dim)
+{
+    const vkti_device_info *info = vkti_gpu_info(g);
+    uint32_t dp = (uint32_t)(dim + 15) / 16 * 16;
+    if (dt != VKTI_F16 || dim % 8 || dim > (kernel == KERNEL_FWD ? ATTN_CM_MAX_DIM_FWD : ATTN_CM_MAX_DIM_BWD))
+        return 0;
+    if (!info->coopmat_nv_f16_16x8x16 || info->subgroup_size != 32 || !info->subgroup_shuffle || !info->memory_model ||
+        cm_shared_bytes(kernel, dp) > info->max_shared_memory)
+        return 0;
+    return dp;
+}
+
 static int tile_grid(vkti_gpu *g, const char *op, int64_t groups, uint32_t *gx)
 {
     if (groups > vkti_gpu_info(g)->max_workgroup_count[0])
@@ -193,31 +246,40 @@ static int tile_grid(vkti_gpu *g, const char *op, int64_t groups, uint32_t *gx)
     return VKTI_OK;
 }
 
-/* How the backward runs on this device: tiles, grids, and where its scratch parts lie (f32
- * elements): delta [B, H, Nq] first, then, when the query side is split, the partial dK and dV
- * sums [splits][2][B * Nk * H * D] at an offset aligned for binding. */
+/* How the backward runs on this device for storage type dt: kernels and tiles, grids, and where
+ * its scratch parts lie (f32 elements): delta [B, H, Nq] first, then, when the query side is
+ * split, the partial dK and dV sums [splits][2][B * Nk * H * D] at an offset aligned for binding. */
 typedef struct bwd_plan {
     uint32_t spec_kv[6], spec_q[6];
+    uint32_t dp_kv, dp_q; /* padded head dimension of the tensor-core kernels; 0: portable */
     uint32_t gx_kv, gx_q, splits, split_tiles;
     int64_t delta_elems, partial_first, partial_elems, scratch_elems;
 } bwd_plan;
 
-static int plan_backward(vkti_gpu *g, const char *op, const attn_shape *s, bwd_plan *p)
+static int plan_backward(vkti_gpu *g, const char *op, const attn_shape *s, vkti_dtype dt, bwd_plan *p)
 {
     const vkti_device_info *info = vkti_gpu_info(g);
     int rc;
-    if ((rc = pick_tiles(g, op, KERNEL_BWD_KV, s->dim, p->spec_kv)) ||
-        (rc = pick_tiles(g, op, KERNEL_BWD_Q, s->dim, p->spec_q)) ||
-        (rc = tile_grid(g, op, (s->nq + p->spec_q[1] - 1) / p->spec_q[1], &p->gx_q)))
+    p->dp_kv = cm_dim(g, KERNEL_BWD_KV, dt, s->dim);
+    p->dp_q = cm_dim(g, KERNEL_BWD_Q, dt, s->dim);
+    if ((!p->dp_kv && (rc = pick_tiles(g, op, KERNEL_BWD_KV, s->dim, p->spec_kv))) ||
+        (!p->dp_q && (rc = pick_tiles(g, op, KERNEL_BWD_Q, s->dim, p->spec_q))))
+        return rc;
+    /* tiles: queries of a dQ workgroup; keys of a dK/dV workgroup and queries of its steps */
+    int64_t q_rows = p->dp_q ? ATTN_CM_Q_QUERIES : p->spec_q[1];
+    int64_t kv_keys = p->dp_kv ? ATTN_CM_KV_KEYS : p->spec_kv[2], kv_queries = p->dp_kv ? ATTN_CM_KV_QUERIES : p->spec_kv[1];
+    if ((rc = tile_grid(g, op, (s->nq + q_rows - 1) / q_rows, &p->gx_q)))
         return rc;
     /* dK/dV makes one workgroup per key tile and head; cross-attention over 77 keys makes only
      * 2-3 per head. Then the query tiles are split into ranges of at least ATTN_SPLIT_MIN_TILES
      * (each range stages its K and V tiles again and writes f32 partials), up to about
-     * ATTN_TARGET_GROUPS workgroups and ATTN_SPLIT_MAX_BYTES of partials. */
-    int64_t ktiles = (s->nk + p->spec_kv[2] - 1) / p->spec_kv[2];
-    int64_t qtiles = (s->nq + p->spec_kv[1] - 1) / p->spec_kv[1];
+     * ATTN_TARGET_GROUPS workgroups (ATTN_CM_TARGET_GROUPS on tensor cores) and
+     * ATTN_SPLIT_MAX_BYTES of partials. */
+    int64_t ktiles = (s->nk + kv_keys - 1) / kv_keys;
+    int64_t qtiles = (s->nq + kv_queries - 1) / kv_queries;
     int64_t groups = ktiles * s->heads * s->batch, count = s->batch * s->nk * s->heads * s->dim;
-    int64_t splits = (ATTN_TARGET_GROUPS + groups - 1) / groups;
+    int64_t target = p->dp_kv ? ATTN_CM_TARGET_GROUPS : ATTN_TARGET_GROUPS;
+    int64_t splits = (target + groups - 1) / groups;
     if (splits > qtiles / ATTN_SPLIT_MIN_TILES)
         splits = qtiles / ATTN_SPLIT_MIN_TILES;
     while (splits > 1 && splits * 2 * count * 4 > ATTN_SPLIT_MAX_BYTES)
@@ -255,20 +317,31 @@ int vkti_attention_forward(vkti_cmd *c, const vkti_tensor *out, const vkti_tenso
                            const vkti_tensor *k, const vkti_tensor *v, int heads, float scale, int causal)
 {
     const char *op = "attention_forward";
+    vkti_gpu *g = vkti_cmd_gpu(c);
     attn_shape s;
-    uint32_t spec[6], gx = 0;
+    uint32_t spec[6], gx = 0, dp;
     int rc;
     if ((rc = check_qkv(c, op, q, k, v, heads, &s)) ||
         (rc = check_like(c, op, "out", out, q->dtype, s.heads, s.batch, s.nq, s.dim)) ||
-        (lse && (rc = vkti_op_check(c, op, "lse", lse, VKTI_F32, s.batch * s.heads * s.nq))) ||
-        (rc = pick_tiles(vkti_cmd_gpu(c), op, KERNEL_FWD, s.dim, spec)) ||
-        (rc = tile_grid(vkti_cmd_gpu(c), op, (s.nq + spec[1] - 1) / spec[1], &gx)))
+        (lse && (rc = vkti_op_check(c, op, "lse", lse, VKTI_F32, s.batch * s.heads * s.nq))))
+        return rc;
+    dp = cm_dim(g, KERNEL_FWD, q->dtype, s.dim);
+    if (!dp && (rc = pick_tiles(g, op, KERNEL_FWD, s.dim, spec)))
+        return rc;
+    int64_t rows = dp ? ATTN_CM_FWD_QUERIES : spec[1];
+    if ((rc = tile_grid(g, op, (s.nq + rows - 1) / rows, &gx)))
         return rc;
     vkti_pc_attention pc = push_of(&s, scale, causal);
     if (lse)
         pc.flags |= VKTI_ATTN_LSE;
     /* without lse, out fills the binding; the shader does not touch it then */
     vkti_arg args[5] = {{out, VKTI_WRITE}, {lse ? lse : out, VKTI_WRITE}, {q, VKTI_READ}, {k, VKTI_READ}, {v, VKTI_READ}};
+    if (dp) {
+        char variant[16];
+        snprintf(variant, sizeof variant, "d%u", dp);
+        return vkti_op_run(c, "attention_fwd_cm", variant, NULL, 0, args, 5, &pc, sizeof pc, gx, (uint32_t)s.heads,
+                           (uint32_t)s.batch);
+    }
     return vkti_op_run(c, "attention_fwd", vkti_op_variant(q->dtype), spec, 6, args, 5, &pc, sizeof pc, gx,
                        (uint32_t)s.heads, (uint32_t)s.batch);
 }
@@ -283,8 +356,12 @@ int vkti_attention_backward_scratch(vkti_gpu *g, int64_t batch, int64_t nq, int6
     if (batch < 1 || nq < 1 || nk < 1 || heads < 1 || dim < 1 || dim > VKTI_ATTENTION_MAX_DIM)
         return vkti_fail(vkti_gpu_diag(g), VKTI_E_INTERNAL, "%s: B %lld, Nq %lld, Nk %lld, %d heads of %lld", op,
                          (long long)batch, (long long)nq, (long long)nk, heads, (long long)dim);
-    int rc = plan_backward(g, op, &s, &p);
-    *elements = rc ? 0 : p.scratch_elems;
+    /* the larger of the plans for f32 and f16 storage (the tensor-core path splits differently) */
+    int rc = plan_backward(g, op, &s, VKTI_F32, &p);
+    int64_t n = p.scratch_elems;
+    if (!rc && !(rc = plan_backward(g, op, &s, VKTI_F16, &p)) && p.scratch_elems > n)
+        n = p.scratch_elems;
+    *elements = rc ? 0 : n;
     return rc;
 }
 
@@ -298,7 +375,7 @@ int vkti_attention_backward(vkti_cmd *c, const vkti_tensor *dq, const vkti_tenso
     attn_shape s;
     bwd_plan p;
     int rc;
-    if ((rc = check_qkv(c, op, q, k, v, heads, &s)) || (rc = plan_backward(g, op, &s, &p)))
+    if ((rc = check_qkv(c, op, q, k, v, heads, &s)) || (rc = plan_backward(g, op, &s, q->dtype, &p)))
         return rc;
     vkti_dtype dt = q->dtype;
     int64_t rows = s.batch * s.heads * s.nq;
@@ -337,8 +414,13 @@ int vkti_attention_backward(vkti_cmd *c, const vkti_tensor *dq, const vkti_tenso
     vkti_arg kvargs[9] = {{dk, VKTI_WRITE},    {dv, VKTI_WRITE},   {split ? &partial : &delta, split ? VKTI_WRITE : VKTI_READ},
                           {q, VKTI_READ},      {k, VKTI_READ},     {v, VKTI_READ},
                           {d_out, VKTI_READ},  {lse, VKTI_READ},   {&delta, VKTI_READ}};
-    if ((rc = vkti_op_run(c, "attention_bwd_kv", variant, p.spec_kv, 6, kvargs, 9, &pc, sizeof pc, p.gx_kv,
-                          (uint32_t)s.heads, (uint32_t)s.batch)))
+    char cm_kv[16], cm_q[16];
+    snprintf(cm_kv, sizeof cm_kv, "d%u", p.dp_kv);
+    snprintf(cm_q, sizeof cm_q, "d%u", p.dp_q);
+    if ((rc = p.dp_kv ? vkti_op_run(c, "attention_bwd_kv_cm", cm_kv, NULL, 0, kvargs, 9, &pc, sizeof pc, p.gx_kv,
+                                    (uint32_t)s.heads, (uint32_t)s.batch)
+                      : vkti_op_run(c, "attention_bwd_kv", variant, p.spec_kv, 6, kvargs, 9, &pc, sizeof pc, p.gx_kv,
+                                    (uint32_t)s.heads, (uint32_t)s.batch)))
         return rc;
     if (split) {
         vkti_cmd_grid_1d(c, pc.count, 256, g1);
@@ -350,6 +432,9 @@ int vkti_attention_backward(vkti_cmd *c, const vkti_tensor *dq, const vkti_tenso
     /* dQ: one workgroup per query tile, looping over the key tiles */
     vkti_arg qargs[7] = {{dq, VKTI_WRITE}, {q, VKTI_READ},      {k, VKTI_READ},     {v, VKTI_READ},
                          {d_out, VKTI_READ}, {lse, VKTI_READ}, {&delta, VKTI_READ}};
+    if (p.dp_q)
+        return vkti_op_run(c, "attention_bwd_q_cm", cm_q, NULL, 0, qargs, 7, &pc, sizeof pc, p.gx_q, (uint32_t)s.heads,
+                           (uint32_t)s.batch);
     return vkti_op_run(c, "attention_bwd_q", variant, p.spec_q, 6, qargs, 7, &pc, sizeof pc, p.gx_q, (uint32_t)s.heads,
                        (uint32_t)s.batch);
 }

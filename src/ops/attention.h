@@ -8,7 +8,12 @@
  * q, k, v, out and the gradients share one storage dtype (f32 or f16); arithmetic, the online
  * softmax and exponentials are f32. Causal: key j is masked for query i when j > i (the CLIP
  * text encoder; Nq need not equal Nk). D is the head dimension, at most 256 (tested: 40, 64, 80,
- * 160); tile sizes are chosen per D and the device's shared-memory size. */
+ * 160); tile sizes are chosen per D and the device's shared-memory size.
+ *
+ * Tensor cores: with f16 storage, D a multiple of 8, and a device with GL_NV_cooperative_matrix's
+ * f16 16x8x16 shape (32-wide subgroups, the Vulkan memory model), the products run as
+ * cooperative-matrix fragments (attention_*_cm.comp): the forward for D up to 160, the backward
+ * for D up to 96; everything else takes the portable kernels (VKTI_DISABLE=coopmat forces them). */
 #ifndef VKTI_OPS_ATTENTION_H
 #define VKTI_OPS_ATTENTION_H
 
