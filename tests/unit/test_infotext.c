@@ -9,20 +9,7 @@
 #include "base/sha256.h"
 #include "sample/grid.h"
 #include "sample/infotext.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            passed++;                                   \
-        } else {                                        \
-            failed++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
+#include "check.h"
 
 static void expect_text(const vkti_infotext *t, const char *want, const char *what)
 {

@@ -12,20 +12,7 @@
 
 #include "base/platform.h"
 #include "train/lr_schedule.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                  \
-    do {                                                  \
-        if (cond) {                                       \
-            passed++;                                     \
-        } else {                                          \
-            failed++;                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-            printf(__VA_ARGS__);                          \
-            printf("\n");                                 \
-        }                                                 \
-    } while (0)
+#include "check.h"
 
 static vkti_lr_schedule make(vkti_lr_kind kind, double lr, const char *pw, int64_t warmup, int64_t total,
                              double scale)

@@ -14,20 +14,7 @@
 #include "io/model_files.h"
 #include "io/sd_synth.h"
 #include "model/sd_dims.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            passed++;                                   \
-        } else {                                        \
-            failed++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
+#include "check.h"
 
 static void load_all(vkti_gpu *g, const char *path, vkti_dtype dtype)
 {
@@ -119,24 +106,6 @@ static void check_glue_refusals(void)
 }
 
 /* Removes a folder and everything in it. */
-static void rm_tree(const char *path)
-{
-    vkti_diag d = {0};
-    char **names;
-    int n;
-    if (vkti_dir_list(&d, path, &names, &n) == 0) {
-        for (int i = 0; i < n; i++) {
-            char p[4400];
-            snprintf(p, sizeof p, "%s/%s", path, names[i]);
-            if (vkti_dir_exists(p))
-                rm_tree(p);
-            else
-                vkti_file_remove(p);
-        }
-        vkti_dir_list_free(names, n);
-    }
-    vkti_dir_remove(path);
-}
 
 int main(void)
 {

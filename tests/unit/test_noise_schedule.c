@@ -17,20 +17,7 @@
 #include "base/half.h"
 #include "base/platform.h"
 #include "io/noise_schedule.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                  \
-    do {                                                  \
-        if (cond) {                                       \
-            passed++;                                     \
-        } else {                                          \
-            failed++;                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-            printf(__VA_ARGS__);                          \
-            printf("\n");                                 \
-        }                                                 \
-    } while (0)
+#include "check.h"
 
 /* distance in units in the last place between two finite floats of the same sign */
 static unsigned ulp_diff(unsigned x, unsigned y)

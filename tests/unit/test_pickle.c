@@ -9,20 +9,7 @@
 
 #include "base/platform.h"
 #include "io/pickle.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            passed++;                                   \
-        } else {                                        \
-            failed++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
+#include "check.h"
 
 static const vkti_pk_value *get(const vkti_pk_value *dict, const char *key) { return vkti_pk_get(dict, key); }
 

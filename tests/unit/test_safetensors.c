@@ -15,20 +15,7 @@
 #include "base/half.h"
 #include "base/platform.h"
 #include "io/safetensors.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            passed++;                                   \
-        } else {                                        \
-            failed++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
+#include "check.h"
 
 static vkti_io_tensor make(const char *name, vkti_io_dtype dt, int ndim, const int64_t *shape, const void *data)
 {

@@ -14,20 +14,7 @@
 #include "io/safetensors.h"
 #include "sample/schedule.h"
 #include "ref/ref_sampler.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                  \
-    do {                                                  \
-        if (cond) {                                       \
-            passed++;                                     \
-        } else {                                          \
-            failed++;                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-            printf(__VA_ARGS__);                          \
-            printf("\n");                                 \
-        }                                                 \
-    } while (0)
+#include "check.h"
 
 #define STEP_TOL 4e-6
 

@@ -18,20 +18,7 @@
 #include "io/sd_config.h"
 #include "io/sd_synth.h"
 #include "io/sd_tensors.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            passed++;                                   \
-        } else {                                        \
-            failed++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
+#include "check.h"
 
 /* ---- the hub's config files (stable-diffusion-v1-5, stabilityai/stable-diffusion-2-1, SDXL) ---- */
 

@@ -9,20 +9,7 @@
 
 #include "base/platform.h"
 #include "train/templates.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                  \
-    do {                                                  \
-        if (cond) {                                       \
-            passed++;                                     \
-        } else {                                          \
-            failed++;                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-            printf(__VA_ARGS__);                          \
-            printf("\n");                                 \
-        }                                                 \
-    } while (0)
+#include "check.h"
 
 /* FNV-1a 64 over each template's UTF-8 bytes followed by '\n' */
 static uint64_t hash_lines(const vkti_templates *t)

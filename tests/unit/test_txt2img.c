@@ -22,20 +22,7 @@
 #include "sample/decode.h"
 #include "sample/pipeline.h"
 #include "sample/prompt.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            passed++;                                   \
-        } else {                                        \
-            failed++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
+#include "check.h"
 
 /* ---- host side of the decode -------------------------------------------------------------------- */
 
@@ -482,25 +469,6 @@ static void test_estimate(env *e)
         free(tiled);
         vkti_txt2img_result_free(&r);
     }
-}
-
-static void rm_tree(const char *path)
-{
-    char **names = NULL;
-    int n = 0;
-    vkti_diag d = {0};
-    if (vkti_dir_list(&d, path, &names, &n) == VKTI_OK) {
-        for (int i = 0; i < n; i++) {
-            char p[8192];
-            snprintf(p, sizeof p, "%s/%s", path, names[i]);
-            if (vkti_dir_exists(p))
-                rm_tree(p);
-            else
-                vkti_file_remove(p);
-        }
-        vkti_dir_list_free(names, n);
-    }
-    vkti_dir_remove(path);
 }
 
 int main(void)

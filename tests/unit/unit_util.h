@@ -1,5 +1,5 @@
-/* unit_util.h — what the image, dataset, plot and inspect test programs share: the CHECK
- * counter, a scratch directory under the build tree, and builders of image files in memory
+/* unit_util.h — what the image, dataset, plot and inspect test programs share: check.h (the CHECK
+ * counter, a scratch directory) and builders of image files in memory
  * (stb_image_write for PNG / BMP / JPEG; a hand-made PNG writer for what stb cannot write —
  * 16-bit, palette, tRNS — and for hostile files). Header-only: each test program is one file. */
 #ifndef VKTI_TESTS_UNIT_UTIL_H
@@ -15,30 +15,7 @@
 #include "base/platform.h"
 #include "io/bytes.h"
 #include "io/image.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                  \
-    do {                                                  \
-        if (cond) {                                       \
-            passed++;                                     \
-        } else {                                          \
-            failed++;                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);   \
-            printf(__VA_ARGS__);                          \
-            printf("\n");                                 \
-        }                                                 \
-    } while (0)
-
-/* a fresh directory under the build tree (or the current directory) */
-static inline void scratch_dir(char *out, size_t cap, const char *name)
-{
-    const char *bd = getenv("VKTI_BUILD_DIR");
-    snprintf(out, cap, "%s/test-%s-%ld", bd ? bd : ".", name, (long)(vkti_now() * 1e3) % 1000000);
-    vkti_diag d = {0};
-    if (vkti_mkdir_p(&d, out) != VKTI_OK)
-        printf("cannot make %s: %s\n", out, d.msg);
-}
+#include "check.h"
 
 /* a growable byte buffer */
 typedef struct ubuf {
