@@ -9,36 +9,7 @@
 VKTI=${1:?usage: convert.sh path/to/vkti}
 SRC=${VKTI_SOURCE_DIR:-$(dirname "$0")/../..}
 EMB="$SRC/tests/data/embedding"
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-# expect NAME WANT_CODE PATTERN -- command...: exit code, and stdout+stderr matching PATTERN
-expect() {
-    name=$1; want=$2; pattern=$3; shift 4
-    "$@" >"$tmp/log" 2>&1; code=$?
-    if [ "$code" -ne "$want" ]; then
-        echo "FAIL $name: exit code $code, expected $want"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    if [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/log"; then
-        echo "FAIL $name: output lacks '$pattern'"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    if grep -qiE 'segmentation|core dumped|AddressSanitizer|runtime error' "$tmp/log"; then
-        echo "FAIL $name: crashed"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    echo "ok   $name"; pass=$((pass+1))
-}
-check() { # NAME CONDITION...
-    name=$1; shift
-    if "$@"; then echo "ok   $name"; pass=$((pass+1)); else echo "FAIL $name"; fail=$((fail+1)); fi
-}
-# refused NAME PATTERN -- command...: exit 1, one line of output holding PATTERN, no file added to $tmp/out
-refused() {
-    name=$1; pattern=$2; shift 3
-    before=$(ls -A "$tmp/out" | tr '\n' ' ')
-    expect "$name" 1 "$pattern" -- "$@"
-    check "... one line" test "$(grep -c . "$tmp/log")" -eq 1
-    check "... nothing written" test "$(ls -A "$tmp/out" | tr '\n' ' ')" = "$before"
-}
+. "$(dirname "$0")/lib/common.sh"
 
 mkdir -p "$tmp/out"
 out="$tmp/out"
@@ -108,5 +79,4 @@ check "no temporary files left" test -z "$(ls -A "$out" | grep tmp)"
 expect "convert --help" 0 "usage: vkti convert IN OUT" -- "$VKTI" convert --help
 expect "vkti --help lists convert" 0 "convert IN OUT" -- "$VKTI" --help
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,8 +5,7 @@
 VKTI=${1:?usage: demo_assets.sh path/to/vkti}
 SRC=${VKTI_SOURCE_DIR:?VKTI_SOURCE_DIR not set}
 TOOL=${VKTI_BUILD_DIR:?VKTI_BUILD_DIR not set}/make_demo_assets
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/common.sh"
 
 if "$TOOL" --check "$SRC/assets/demo" >"$tmp/out" 2>&1; then
     echo "ok   assets/demo matches the generator"; pass=$((pass+1))
@@ -33,5 +32,4 @@ if (cd "$tmp" && "$VKTI" inspect "$SRC/assets/demo" --resolution 64 --out demo.p
 else
     echo "FAIL vkti inspect assets/demo"; sed 's/^/     /' "$tmp/out"; fail=$((fail+1))
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

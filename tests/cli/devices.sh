@@ -4,32 +4,7 @@
 # line and the documented exit code (0 ok, 1 bad input, 2 environment), never a crash.
 # usage: devices.sh path/to/vkti
 VKTI=${1:?usage: devices.sh path/to/vkti}
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-# expect NAME WANT_CODE PATTERN -- command...: runs it, checks exit code and that stderr+stdout match PATTERN
-expect() {
-    name=$1; want=$2; pattern=$3; shift 4
-    "$@" >"$tmp/out" 2>&1; code=$?
-    if [ "$code" -ne "$want" ]; then
-        echo "FAIL $name: exit code $code, expected $want"; sed 's/^/     /' "$tmp/out" | head -20; fail=$((fail+1)); return
-    fi
-    if [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/out"; then
-        echo "FAIL $name: output lacks '$pattern'"; sed 's/^/     /' "$tmp/out" | head -20; fail=$((fail+1)); return
-    fi
-    if grep -qiE 'segmentation|core dumped|AddressSanitizer|runtime error' "$tmp/out"; then
-        echo "FAIL $name: crashed"; sed 's/^/     /' "$tmp/out" | head -20; fail=$((fail+1)); return
-    fi
-    echo "ok   $name"; pass=$((pass+1))
-}
-
-# error messages are one line
-one_line() {
-    name=$1; shift
-    "$@" >/dev/null 2>"$tmp/err"
-    n=$(grep -c . "$tmp/err")
-    if [ "$n" -eq 1 ]; then echo "ok   $name"; pass=$((pass+1)); else echo "FAIL $name: $n lines on stderr"; cat "$tmp/err"; fail=$((fail+1)); fi
-}
+. "$(dirname "$0")/lib/common.sh"
 
 expect "devices lists a device" 0 "^\*0: " -- "$VKTI" devices
 expect "devices --json is a JSON array" 0 '"capabilities"' -- "$VKTI" devices --json
@@ -53,5 +28,4 @@ expect "bench --help" 0 "usage: vkti bench" -- "$VKTI" bench --help
 expect "bench of something unknown" 1 "unknown benchmark" -- "$VKTI" bench nonsense
 expect "bench step needs a model" 1 "needs --model" -- "$VKTI" bench step
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

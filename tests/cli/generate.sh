@@ -8,36 +8,9 @@
 VKTI=${1:?usage: generate.sh path/to/vkti}
 GEN=${VKTI_BUILD_DIR:-$(dirname "$VKTI")}/make_tiny_sd
 SRC=${VKTI_SOURCE_DIR:-$(dirname "$0")/../..}
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/common.sh"
 export HOME="$tmp/home"; unset HF_HOME HF_HUB_CACHE; mkdir -p "$HOME"
 
-# expect NAME WANT_CODE PATTERN -- command...: exit code, and stdout+stderr matching PATTERN
-expect() {
-    name=$1; want=$2; pattern=$3; shift 4
-    "$@" >"$tmp/log" 2>&1; code=$?
-    if [ "$code" -ne "$want" ]; then
-        echo "FAIL $name: exit code $code, expected $want"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    if [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/log"; then
-        echo "FAIL $name: output lacks '$pattern'"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    if grep -qiE 'segmentation|core dumped|AddressSanitizer|runtime error' "$tmp/log"; then
-        echo "FAIL $name: crashed"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    echo "ok   $name"; pass=$((pass+1))
-}
-check() { # NAME CONDITION...
-    name=$1; shift
-    if "$@"; then echo "ok   $name"; pass=$((pass+1)); else echo "FAIL $name"; fail=$((fail+1)); fi
-}
-# refused NAME PATTERN -- command...: exit 1, one line of output holding PATTERN, nothing in $tmp/out
-refused() {
-    name=$1; pattern=$2; shift 3
-    expect "$name" 1 "$pattern" -- "$@"
-    check "... one line" test "$(grep -c . "$tmp/log")" -eq 1
-    check "... nothing written" test -z "$(ls -A "$tmp/out")"
-}
 # the PNG's parameters text (an uncompressed tEXt chunk: grep reads it)
 params() { grep -a -c -- "$2" "$1" >/dev/null; }
 
@@ -139,5 +112,4 @@ refused "trailing spacing with a step count numpy miscounts" "give DDIMScheduler
     "$3" generate --model "$2/t" --prompt x --sampler ddim --steps 61 --out "$4/x.png"' sh "$M" "$tmp" "$VKTI" "$out"
 refused "no model" "no such file or folder" -- "$VKTI" generate --model "$tmp/none" --prompt x --out "$out/x.png"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

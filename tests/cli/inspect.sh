@@ -7,28 +7,7 @@
 # usage: inspect.sh path/to/vkti   (VKTI_SOURCE_DIR set by ctest, for assets/demo)
 VKTI=${1:?usage: inspect.sh path/to/vkti}
 SRC=${VKTI_SOURCE_DIR:-$(dirname "$0")/../..}
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-# expect NAME WANT_CODE PATTERN -- command...: exit code, and stdout+stderr matching PATTERN
-expect() {
-    name=$1; want=$2; pattern=$3; shift 4
-    "$@" >"$tmp/log" 2>&1; code=$?
-    if [ "$code" -ne "$want" ]; then
-        echo "FAIL $name: exit code $code, expected $want"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    if [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/log"; then
-        echo "FAIL $name: output lacks '$pattern'"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    if grep -qiE 'segmentation|core dumped|AddressSanitizer|runtime error' "$tmp/log"; then
-        echo "FAIL $name: crashed"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    echo "ok   $name"; pass=$((pass+1))
-}
-check() { # NAME CONDITION...
-    name=$1; shift
-    if "$@"; then echo "ok   $name"; pass=$((pass+1)); else echo "FAIL $name"; fail=$((fail+1)); fi
-}
+. "$(dirname "$0")/lib/common.sh"
 
 # bmp FILE W H R G B: a solid-colour 24-bit BMP written with printf (octal escapes)
 oct() { printf '\\%03o' $(( $1 & 255 )); }
@@ -99,5 +78,4 @@ expect "vkti --help lists inspect" 0 "inspect DATADIR" -- "$VKTI" --help
 "$VKTI" inspect "$data/red.bmp" >/dev/null 2>"$tmp/err"
 check "the neither-model-nor-embedding message is one line" test "$(grep -c . "$tmp/err")" -eq 1
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

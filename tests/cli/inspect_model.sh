@@ -7,30 +7,10 @@
 # problem. usage: inspect_model.sh path/to/vkti   (VKTI_BUILD_DIR set by ctest: make_tiny_sd is there)
 VKTI=${1:?usage: inspect_model.sh path/to/vkti}
 GEN=${VKTI_BUILD_DIR:-$(dirname "$VKTI")}/make_tiny_sd
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/common.sh"
 # no Hugging Face cache: where the tokenizer is looked for must not depend on this machine
 export HOME="$tmp/home"; unset HF_HOME HF_HUB_CACHE; mkdir -p "$HOME"
 
-# expect NAME WANT_CODE PATTERN -- command...: exit code, and stdout+stderr matching PATTERN
-expect() {
-    name=$1; want=$2; pattern=$3; shift 4
-    "$@" >"$tmp/log" 2>&1; code=$?
-    if [ "$code" -ne "$want" ]; then
-        echo "FAIL $name: exit code $code, expected $want"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    if [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/log"; then
-        echo "FAIL $name: output lacks '$pattern'"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    if grep -qiE 'segmentation|core dumped|AddressSanitizer|runtime error' "$tmp/log"; then
-        echo "FAIL $name: crashed"; sed 's/^/     /' "$tmp/log" | head -30; fail=$((fail+1)); return
-    fi
-    echo "ok   $name"; pass=$((pass+1))
-}
-check() { # NAME CONDITION...
-    name=$1; shift
-    if "$@"; then echo "ok   $name"; pass=$((pass+1)); else echo "FAIL $name"; fail=$((fail+1)); fi
-}
 fingerprint() { sed -n 's/^  fingerprint: //p' "$tmp/log"; }
 
 expect "make_tiny_sd tiny" 0 "unet 792964, text encoder 45504, vae 316695 parameters" -- \
@@ -101,5 +81,4 @@ expect "--tokenizer on an image folder" 1 "--tokenizer is for models" -- "$VKTI"
 expect "vkti --help lists inspect MODEL" 0 "inspect MODEL" -- "$VKTI" --help
 expect "inspect --help describes models" 0 "vkti inspect MODEL \[--tokenizer DIR\]" -- "$VKTI" inspect --help
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -17,8 +17,7 @@
 VKTI=${1:?usage: train.sh path/to/vkti}
 MAKE_TINY=$(dirname "$VKTI")/make_tiny_sd
 SRC=${VKTI_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-pass=0; fail=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/common.sh"
 ok() { echo "ok   $1"; pass=$((pass+1)); }
 bad() { echo "FAIL $1"; [ -f "$tmp/log" ] && sed 's/^/     /' "$tmp/log" | tail -15; fail=$((fail+1)); }
 
@@ -87,5 +86,4 @@ printf '{"steps": 10, "learning_rat": 0.1}' > "$tmp/bad.json"
 "$VKTI" train --model "$tmp/nonexistent" --data "$SRC/assets/demo" --token "<x>" --resolution 64 --steps 10 --out "$tmp/c" >"$tmp/log" 2>&1
 [ $? -eq 1 ] && ok "a missing model is refused" || bad "missing model"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
