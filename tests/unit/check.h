@@ -42,7 +42,9 @@ static inline void rm_tree(const char *path)
     if (vkti_dir_list(&d, path, &names, &n) == VKTI_OK) {
         for (int i = 0; i < n; i++) {
             char p[8192];
-            snprintf(p, sizeof p, "%s/%s", path, names[i]);
+            int k = snprintf(p, sizeof p, "%s/%s", path, names[i]);
+            if (k < 0 || (size_t)k >= sizeof p)
+                continue;
             if (vkti_dir_exists(p))
                 rm_tree(p);
             else
