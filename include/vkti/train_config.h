@@ -121,7 +121,8 @@ typedef struct vkti_train_config {
     /* device */
     char device[256];                      /* "" = default; "N" or part of the name */
     vkti_precision precision;
-    uint64_t max_vram;                     /* bytes; 0 = no limit */
+    uint64_t max_vram;                     /* bytes; 0 = no limit. Over it the UNet recomputes its
+                                              attention blocks in the backward (same bits) */
 } vkti_train_config;
 
 /* The defaults (diffusers' textual_inversion.py where the issue is silent; see the help table). */

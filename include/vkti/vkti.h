@@ -145,9 +145,11 @@ int vkti_bench_ops(vkti_ctx *ctx, int quick, vkti_bench_row **rows, int *count);
 
 /* Times the UNet (forward, batch 1 and 2; forward + input-gradient backward, batch 1) and the
  * whole training step (batch `batch`, `steps` steps after warm-up) of the model at path, at
- * resolution pixels. *rows allocated (vkti_free); *peak_bytes: device memory held at most. */
-int vkti_bench_step(vkti_ctx *ctx, const char *model_path, int resolution, int batch, int steps,
-                    vkti_bench_row **rows, int *count, uint64_t *peak_bytes);
+ * resolution pixels; recompute = 1: the backward recomputes the UNet's attention blocks (what
+ * `vkti train --max-vram` does over budget). *rows allocated (vkti_free); *peak_bytes: device
+ * memory held at most; *activation_bytes: the UNet's activations in the training step. */
+int vkti_bench_step(vkti_ctx *ctx, const char *model_path, int resolution, int batch, int steps, int recompute,
+                    vkti_bench_row **rows, int *count, uint64_t *peak_bytes, uint64_t *activation_bytes);
 
 void vkti_free(void *p);
 /* 1 when standard error is a terminal (for programs that draw progress lines in place). */

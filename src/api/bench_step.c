@@ -3,7 +3,8 @@
  * guidance) and forward + input-gradient backward are timed on the device (timestamps around a
  * recording replayed several times; median); the whole textual-inversion step (text encoder and
  * UNet forward and backward, loss, optimizer: two submissions) by the host clock per step, as a
- * user sees it. Inputs are random; weights are the model's. */
+ * user sees it. Inputs are random; weights are the model's. With recompute, both backwards
+ * recompute the UNet's attention blocks (VKTI_UNET_RECOMPUTE). */
 #include "api/ctx_internal.h"
 
 #include <math.h>
@@ -56,7 +57,7 @@ static void fill_random(float *x, int64_t n, uint64_t *s, float scale)
 /* UNet forward (and backward) of batch B timed on the device: median ms of `runs` replays after
  * `warm` warm-up replays */
 static int time_unet(vkti_gpu *g, vkti_unet *u, const vkti_unet_dims *ud, vkti_dtype nd, int B, int h, int w,
-                     int backward, int warm, int runs, double *ms)
+                     int mode, int warm, int runs, double *ms)
 {
     vkti_arena *a = NULL;
     vkti_cmd *c = NULL;
@@ -89,8 +90,8 @@ static int time_unet(vkti_gpu *g, vkti_unet *u, const vkti_unet_dims *ud, vkti_d
     if ((rc = vkti_tensor_upload_f32(g, &cond, hx, nc)) || (rc = vkti_tensor_upload_f32(g, &t, ts, B)))
         goto done;
     if ((rc = vkti_cmd_begin(c)) || (rc = vkti_cmd_timestamp(c, &t0)) ||
-        (rc = vkti_unet_forward(c, u, &out, &x, &t, &cond, backward)) ||
-        (backward && (rc = vkti_unet_backward(c, u, &dcond, &dout))) || (rc = vkti_cmd_timestamp(c, &t1)) ||
+        (rc = vkti_unet_forward(c, u, &out, &x, &t, &cond, mode)) ||
+        (mode && (rc = vkti_unet_backward(c, u, &dcond, &dout))) || (rc = vkti_cmd_timestamp(c, &t1)) ||
         (rc = vkti_cmd_end(c)))
         goto done;
     for (int r = -warm; r < runs; r++) {
@@ -113,11 +114,13 @@ done:
     return rc;
 }
 
-int vkti_bench_step(vkti_ctx *ctx, const char *model_path, int resolution, int batch, int steps,
-                    vkti_bench_row **rows, int *count, uint64_t *peak_bytes)
+int vkti_bench_step(vkti_ctx *ctx, const char *model_path, int resolution, int batch, int steps, int recompute,
+                    vkti_bench_row **rows, int *count, uint64_t *peak_bytes, uint64_t *activation_bytes)
 {
     *rows = NULL;
     *count = 0;
+    *activation_bytes = 0;
+    const char *rec = recompute ? ", recompute" : "";
     vkti_gpu *g;
     int rc = vkti__ctx_gpu(ctx, &g);
     if (rc)
@@ -154,9 +157,10 @@ int vkti_bench_step(vkti_ctx *ctx, const char *model_path, int resolution, int b
     const int cpu = vkti_gpu_info(g)->type == VKTI_DEVICE_CPU, runs = cpu ? 1 : 10, warm = cpu ? 0 : 2;
     for (int k = 0; k < 3; k++) {
         int B = k == 1 ? 2 : 1, bwd = k == 2;
-        if ((rc = time_unet(g, u, &ud, dt, B, h, w, bwd, warm, runs, &ms)) ||
-            (rc = row(rows, count, ms, 0, "unet %s, batch %d, %dx%d", bwd ? "forward + input-gradient backward" : "forward",
-                      B, resolution, resolution)))
+        int mode = !bwd ? VKTI_UNET_INFER : recompute ? VKTI_UNET_RECOMPUTE : VKTI_UNET_KEEP;
+        if ((rc = time_unet(g, u, &ud, dt, B, h, w, mode, warm, runs, &ms)) ||
+            (rc = row(rows, count, ms, 0, "unet %s, batch %d, %dx%d%s", bwd ? "forward + input-gradient backward" : "forward",
+                      B, resolution, resolution, bwd ? rec : "")))
             goto done;
     }
     /* the whole training step, batch `batch`, by the host clock */
@@ -172,7 +176,7 @@ int vkti_bench_step(vkti_ctx *ctx, const char *model_path, int resolution, int b
     fill_random(init, E * D, &s, 0.02f);
     vkti_ti_step_params p = {.batch = batch, .latent_h = h, .latent_w = w, .latent_c = ud.in_channels, .tokens = 77,
                              .learned = E, .v_prediction = ns.prediction_type == VKTI_PREDICT_V,
-                             .optimizer = VKTI_OPTIM_ADAMW, .dtype = dt};
+                             .optimizer = VKTI_OPTIM_ADAMW, .dtype = dt, .recompute = recompute};
     if ((rc = vkti_ti_step_create(&st, g, te, u, &p, init)))
         goto done;
     vkti_ti_io *io = vkti_ti_step_io(st);
@@ -207,10 +211,11 @@ int vkti_bench_step(vkti_ctx *ctx, const char *model_path, int resolution, int b
     }
     double total = vkti_now() - t_start;
     if ((rc = row(rows, count, 1e3 * total / steps, 0, "training step (text encoder + unet fwd/bwd + AdamW), batch %d, "
-                  "%dx%d, host clock", batch, resolution, resolution)))
+                  "%dx%d%s, host clock", batch, resolution, resolution, rec)))
         goto done;
-    vkti_log(d, VKTI_LOG_INFO, "training step: %.1f ms, %.2f samples/s; the UNet's activations %.0f MiB", 1e3 * total / steps,
-             batch * steps / total, (double)vkti_ti_step_activation_bytes(st) / 1048576.0);
+    *activation_bytes = vkti_ti_step_activation_bytes(st);
+    vkti_log(d, VKTI_LOG_INFO, "training step%s: %.1f ms, %.2f samples/s; the UNet's activations %.0f MiB", rec,
+             1e3 * total / steps, batch * steps / total, (double)*activation_bytes / 1048576.0);
 done:
     *peak_bytes = vkti_gpu_bytes_peak(g);
     free(init);

@@ -8,18 +8,19 @@
 
 static const char HELP[] =
     "usage: vkti bench ops [--json] [--quick]\n"
-    "       vkti bench step --model PATH [--resolution PX] [--batch N] [--steps N] [--json]\n"
+    "       vkti bench step --model PATH [--resolution PX] [--batch N] [--steps N] [--recompute] [--json]\n"
     "\n"
     "Times matrix products at Stable Diffusion shapes (fp16 and fp32 storage) and buffer copies\n"
     "on the device with timestamp queries (median of repeated runs) and reports milliseconds,\n"
     "TFLOP/s and GB/s. --quick uses small sizes (for CPU devices).\n"
     "step: the UNet forward (batch 1, 2) and forward + input-gradient backward on the device,\n"
     "and the whole training step by the host clock, on a model's weights (default 512 px,\n"
-    "batch 1, 20 steps).\n";
+    "batch 1, 20 steps). --recompute: the backwards recompute the UNet's attention blocks\n"
+    "(what `vkti train --max-vram` does over budget: less memory, more time).\n";
 
 int cmd_bench(int argc, char **argv, const cli_globals *g)
 {
-    int json = 0, quick = 0, resolution = 512, batch = 1, steps = 20;
+    int json = 0, quick = 0, recompute = 0, resolution = 512, batch = 1, steps = 20;
     const char *what = NULL, *model = NULL;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
@@ -30,6 +31,8 @@ int cmd_bench(int argc, char **argv, const cli_globals *g)
             json = 1;
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--recompute") == 0)
+            recompute = 1;
         else if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model = argv[++i];
         else if ((!strcmp(argv[i], "--resolution") || !strcmp(argv[i], "--batch") || !strcmp(argv[i], "--steps")) &&
@@ -64,10 +67,10 @@ int cmd_bench(int argc, char **argv, const cli_globals *g)
     vkti_device_info info;
     vkti_bench_row *rows = NULL;
     int n = 0;
-    uint64_t peak = 0;
+    uint64_t peak = 0, act = 0;
     int rc = vkti_device_current(ctx, &info);
     if (rc == VKTI_OK)
-        rc = step ? vkti_bench_step(ctx, model, resolution, batch, steps, &rows, &n, &peak)
+        rc = step ? vkti_bench_step(ctx, model, resolution, batch, steps, recompute, &rows, &n, &peak, &act)
                   : vkti_bench_ops(ctx, quick, &rows, &n);
     if (rc) {
         int code = cli_fail(ctx, rc);
@@ -79,8 +82,11 @@ int cmd_bench(int argc, char **argv, const cli_globals *g)
         cJSON_AddStringToObject(o, "driver", info.driver_name);
         cJSON_AddStringToObject(o, "driver_info", info.driver_info);
         cJSON_AddStringToObject(o, "vkti", vkti_version());
-        if (step)
+        if (step) {
             cJSON_AddNumberToObject(o, "peak_device_bytes", (double)peak);
+            cJSON_AddNumberToObject(o, "activation_bytes", (double)act);
+            cJSON_AddBoolToObject(o, "recompute", recompute);
+        }
         cJSON *arr = cJSON_AddArrayToObject(o, "ops");
         for (int i = 0; i < n; i++) {
             cJSON *r = cJSON_CreateObject();
@@ -98,8 +104,10 @@ int cmd_bench(int argc, char **argv, const cli_globals *g)
     } else if (step) {
         printf("device: %s (%s %s)\n", info.name, info.driver_name, info.driver_info);
         for (int i = 0; i < n; i++)
-            printf("%-88s %10.2f ms\n", rows[i].name, rows[i].ms);
-        printf("peak device memory: %.2f GiB\n", (double)peak / (1024.0 * 1024.0 * 1024.0));
+            printf("%-92s %10.2f ms\n", rows[i].name, rows[i].ms);
+        printf("peak device memory: %.2f GiB; the UNet's activations in the training step: %.1f MiB%s\n",
+               (double)peak / (1024.0 * 1024.0 * 1024.0), (double)act / 1048576.0,
+               recompute ? " (recomputing attention)" : "");
     } else {
         printf("device: %s (%s %s)\n", info.name, info.driver_name, info.driver_info);
         printf("%-52s %10s %10s %10s\n", "op", "ms", "TFLOP/s", "GB/s");

@@ -1,6 +1,7 @@
 /* blocks.c — ResNet block and spatial transformer, forward and input-gradient backward (see
  * blocks.h). Temporaries come from nn->tmp and are released when a block returns; what a
- * backward needs goes to nn->act when the caller passes a *_a struct. */
+ * backward needs goes to nn->act when the caller passes a *_a struct (or, for the transformer, to
+ * the arena the caller names: vkti_transformer_forward_keep). */
 #include "model/blocks.h"
 
 #include <math.h>
@@ -223,11 +224,17 @@ void vkti_transformer_free(vkti_transformer_w *w)
 int vkti_transformer_forward(vkti_cmd *c, vkti_nn *nn, const vkti_transformer_w *w, vkti_transformer_a *a,
                              const vkti_tensor *out, const vkti_tensor *x, const vkti_tensor *cond)
 {
+    return vkti_transformer_forward_keep(c, nn, w, a, a ? nn->act : nn->tmp, out, x, cond);
+}
+
+int vkti_transformer_forward_keep(vkti_cmd *c, vkti_nn *nn, const vkti_transformer_w *w, vkti_transformer_a *a,
+                                  vkti_arena *keep, const vkti_tensor *out, const vkti_tensor *x,
+                                  const vkti_tensor *cond)
+{
     const int64_t N = x->shape[0], C = w->c, P = vkti_tensor_numel(x) / (N * C), T = cond->shape[1], Hd = w->heads;
     const int64_t F = 4 * C;
     const float scale = 1.0f / sqrtf((float)(C / Hd));
     uint64_t mark = vkti_arena_mark(nn->tmp);
-    vkti_arena *keep = a ? nn->act : nn->tmp;
     vkti_tensor xs = vkti_nn_reshape(x, VKTI_DIMS(N, P, C)), os = vkti_nn_reshape(out, VKTI_DIMS(N, P, C));
     vkti_tensor mean, rstd, sc, h, s, o, g;
     int rc;

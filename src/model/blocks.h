@@ -68,6 +68,13 @@ void vkti_transformer_free(vkti_transformer_w *w);
 /* out [N, P, C] from x [N, P, C] and the condition cond [N, T, cross_dim]. */
 int vkti_transformer_forward(vkti_cmd *c, vkti_nn *nn, const vkti_transformer_w *w, vkti_transformer_a *a,
                              const vkti_tensor *out, const vkti_tensor *x, const vkti_tensor *cond);
+/* The same forward with what it keeps in *a (which must not be NULL) allocated from `keep`:
+ * nn->act is vkti_transformer_forward; nn->tmp computes exactly the same (the attention's
+ * statistics included) and keeps nothing past the call (a->x still names x); another arena holds
+ * the state for a recomputation before the backward (gradient checkpointing). */
+int vkti_transformer_forward_keep(vkti_cmd *c, vkti_nn *nn, const vkti_transformer_w *w, vkti_transformer_a *a,
+                                  vkti_arena *keep, const vkti_tensor *out, const vkti_tensor *x,
+                                  const vkti_tensor *cond);
 /* From dout: d_cond += the condition's gradient (always accumulated: every cross-attention of the
  * UNet adds to it); dx (= or += with accumulate) unless dx is NULL, in which case the backward
  * stops after the cross-attention (the first transformer of the UNet needs nothing below). */

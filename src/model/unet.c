@@ -8,7 +8,14 @@
  *
  * Backward: the same in reverse, from d(out). A skip's gradient is the sum of what its concat in
  * the up path sends and what the next op of the down path sends. It stops at the first
- * transformer of the down path, after its cross-attention: nothing below leads to the condition. */
+ * transformer of the down path, after its cross-attention: nothing below leads to the condition.
+ *
+ * Recompute mode (VKTI_UNET_RECOMPUTE): the forward runs each transformer with its kept state in
+ * nn->tmp (released when it returns), so what survives is the transformer's input — kept anyway
+ * as the output of the ResNet block before it — and its output. The backward runs that forward
+ * again on the same input with the state in u->recompute, then the transformer's backward, then
+ * releases u->recompute: one transformer's state at a time. The same dispatches on the same bits
+ * give the same state, so the gradients are those of the keep-everything mode, bit for bit. */
 #include "model/unet.h"
 
 #include <stdio.h>
@@ -53,7 +60,8 @@ struct vkti_unet {
     vkti_tensor skips[MAXB * (MAXL + 1) + 1];
     int nskips;
     vkti_tensor cond, s_temb, last_h, gn_mean, gn_rstd;
-    int trained;
+    int trained;           /* the mode of the last forward */
+    vkti_arena *recompute; /* VKTI_UNET_RECOMPUTE: one transformer's recomputed state in the backward */
     uint64_t act_bytes;
 };
 
@@ -191,6 +199,8 @@ int vkti_unet_create(vkti_unet **out, vkti_gpu *g, const vkti_unet_dims *dims, c
     u->dims = *dims;
     int rc = vkti_nn_init(&u->nn, g, dtype, src, "unet");
     if (rc == VKTI_OK)
+        rc = vkti_arena_create(g, "recomputed activations", 0, &u->recompute);
+    if (rc == VKTI_OK)
         rc = load(u);
     if (rc == VKTI_OK && alloc_attn_state(u))
         rc = vkti_fail(d, VKTI_E_OOM, "out of host memory");
@@ -208,12 +218,65 @@ void vkti_unet_free(vkti_unet *u)
     if (!u)
         return;
     free_attn_state(u);
+    vkti_arena_free(u->recompute);
     vkti_nn_free(&u->nn);
     free(u);
 }
 
 uint64_t vkti_unet_params(const vkti_unet *u) { return u->nn.params; }
 uint64_t vkti_unet_activation_bytes(const vkti_unet *u) { return u->act_bytes; }
+
+static uint64_t act_peak(const vkti_unet *u)
+{
+    return vkti_arena_peak(u->nn.act) + vkti_arena_peak(u->nn.tmp) + vkti_arena_peak(u->recompute);
+}
+
+int vkti_unet_trim(vkti_unet *u)
+{
+    vkti_nn *nn = &u->nn;
+    int rc = vkti_gpu_wait_idle(nn->g);
+    if (rc)
+        return rc;
+    vkti_arena_free(nn->act);
+    vkti_arena_free(nn->tmp);
+    vkti_arena_free(u->recompute);
+    nn->act = nn->tmp = u->recompute = NULL;
+    u->trained = VKTI_UNET_INFER;
+    if ((rc = vkti_arena_create(nn->g, "activations", 0, &nn->act)) ||
+        (rc = vkti_arena_create(nn->g, "temporaries", 0, &nn->tmp)) ||
+        (rc = vkti_arena_create(nn->g, "recomputed activations", 0, &u->recompute)))
+        return rc;
+    return VKTI_OK;
+}
+
+/* A transformer's forward in the given mode (see the top of the file). */
+static int attn_forward(vkti_cmd *c, vkti_unet *u, int mode, const vkti_transformer_w *w, vkti_transformer_a *a,
+                        const vkti_tensor *out, const vkti_tensor *x, const vkti_tensor *cond)
+{
+    vkti_nn *nn = &u->nn;
+    if (mode == VKTI_UNET_INFER)
+        return vkti_transformer_forward(c, nn, w, NULL, out, x, cond);
+    return vkti_transformer_forward_keep(c, nn, w, a, mode == VKTI_UNET_RECOMPUTE ? nn->tmp : nn->act, out, x, cond);
+}
+
+/* A transformer's backward; in recompute mode its forward first, from its kept input a->x. */
+static int attn_backward(vkti_cmd *c, vkti_unet *u, const vkti_transformer_w *w, vkti_transformer_a *a,
+                         const vkti_tensor *dx, const vkti_tensor *d_cond, const vkti_tensor *dout)
+{
+    vkti_nn *nn = &u->nn;
+    if (u->trained != VKTI_UNET_RECOMPUTE)
+        return vkti_transformer_backward(c, nn, w, a, dx, d_cond, dout, &u->cond, 0);
+    uint64_t mark = vkti_arena_mark(u->recompute);
+    const vkti_tensor x = a->x;
+    vkti_tensor out;
+    int rc;
+    if ((rc = vkti_nn_alloc(nn, u->recompute, &out, x.ndim, x.shape)) ||
+        (rc = vkti_transformer_forward_keep(c, nn, w, a, u->recompute, &out, &x, &u->cond)) ||
+        (rc = vkti_transformer_backward(c, nn, w, a, dx, d_cond, dout, &u->cond, 0)))
+        return rc;
+    vkti_arena_release(u->recompute, mark);
+    return VKTI_OK;
+}
 
 /* a new activation tensor: kept (act) when training, else temporary */
 static int act_tensor(vkti_unet *u, int train, vkti_tensor *t, int64_t N, int64_t H, int64_t W, int64_t C)
@@ -238,13 +301,17 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
     const int64_t N = sample->shape[0];
     int64_t H = sample->shape[1], W = sample->shape[2];
     const int64_t f = (int64_t)1 << (nb - 1);
+    if (train < VKTI_UNET_INFER || train > VKTI_UNET_RECOMPUTE)
+        return vkti_fail(nn->d, VKTI_E_INTERNAL, "unet: forward mode %d is not 0, 1 or 2", train);
     if (sample->ndim != 4 || sample->shape[3] != d->in_channels || H % f || W % f)
         return vkti_fail(nn->d, VKTI_E_INVALID, "unet: the latent must be [N, h, w, %d] with h and w multiples of %lld "
                          "(images in multiples of %lld pixels)", d->in_channels, (long long)f, (long long)(8 * f));
     vkti_arena_release(nn->act, 0);
     vkti_arena_release(nn->tmp, 0);
+    vkti_arena_release(u->recompute, 0);
     vkti_arena_reset_peak(nn->act);
     vkti_arena_reset_peak(nn->tmp);
+    vkti_arena_reset_peak(u->recompute);
     u->trained = 0;
     u->nskips = 0;
     u->cond = *cond;
@@ -277,7 +344,7 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
             h = nh;
             if (b->has_attn) {
                 if ((rc = vkti_nn_alloc(nn, nn->act, &nh, VKTI_DIMS(N, H, W, C))) ||
-                    (rc = vkti_transformer_forward(c, nn, &b->attn[j], train ? &b->attn_a[j] : NULL, &nh, &h, cond)))
+                    (rc = attn_forward(c, u, train, &b->attn[j], &b->attn_a[j], &nh, &h, cond)))
                     return rc;
                 h = nh;
             }
@@ -307,7 +374,7 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
         h = nh;
         if (d->mid_attn) {
             if ((rc = act_tensor(u, train, &nh, N, H, W, C)) ||
-                (rc = vkti_transformer_forward(c, nn, &u->mid_attn, train ? &u->mid_attn_a : NULL, &nh, &h, cond)))
+                (rc = attn_forward(c, u, train, &u->mid_attn, &u->mid_attn_a, &nh, &h, cond)))
                 return rc;
             h = nh;
         }
@@ -332,7 +399,7 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
             h = nh;
             if (b->has_attn) {
                 if ((rc = act_tensor(u, train, &nh, N, H, W, C)) ||
-                    (rc = vkti_transformer_forward(c, nn, &b->attn[j], train ? &b->attn_a[j] : NULL, &nh, &h, cond)))
+                    (rc = attn_forward(c, u, train, &b->attn[j], &b->attn_a[j], &nh, &h, cond)))
                     return rc;
                 h = nh;
             }
@@ -364,7 +431,7 @@ int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const v
         (rc = vkti_conv2d_forward(c, out, &hn, &u->conv_out_w, &u->conv_out_b, NULL, &CONV3)))
         return rc;
     u->trained = train;
-    u->act_bytes = vkti_arena_peak(nn->act) + vkti_arena_peak(nn->tmp);
+    u->act_bytes = act_peak(u);
     return VKTI_OK;
 }
 
@@ -418,7 +485,7 @@ int vkti_unet_backward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *d_cond, con
         for (int j = b->nlayers - 1; j >= 0; j--) {
             if (b->has_attn) {
                 if ((rc = vkti_nn_alloc(nn, nn->act, &ng, g.ndim, g.shape)) ||
-                    (rc = vkti_transformer_backward(c, nn, &b->attn[j], &b->attn_a[j], &ng, d_cond, &g, &u->cond, 0)))
+                    (rc = attn_backward(c, u, &b->attn[j], &b->attn_a[j], &ng, d_cond, &g)))
                     return rc;
                 g = ng;
             }
@@ -441,7 +508,7 @@ int vkti_unet_backward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *d_cond, con
     g = ng;
     if (d->mid_attn) {
         if ((rc = vkti_nn_alloc(nn, nn->act, &ng, g.ndim, g.shape)) ||
-            (rc = vkti_transformer_backward(c, nn, &u->mid_attn, &u->mid_attn_a, &ng, d_cond, &g, &u->cond, 0)))
+            (rc = attn_backward(c, u, &u->mid_attn, &u->mid_attn_a, &ng, d_cond, &g)))
             return rc;
         g = ng;
     }
@@ -472,8 +539,7 @@ int vkti_unet_backward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *d_cond, con
             if (b->has_attn) {
                 int last = i == first_i && j == 0;
                 if ((rc = vkti_nn_alloc(nn, nn->act, &ng, g.ndim, g.shape)) ||
-                    (rc = vkti_transformer_backward(c, nn, &b->attn[j], &b->attn_a[j], last ? NULL : &ng, d_cond, &g,
-                                                    &u->cond, 0)))
+                    (rc = attn_backward(c, u, &b->attn[j], &b->attn_a[j], last ? NULL : &ng, d_cond, &g)))
                     return rc;
                 if (last)
                     goto done;
@@ -487,6 +553,6 @@ int vkti_unet_backward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *d_cond, con
         }
     }
 done:
-    u->act_bytes = vkti_arena_peak(nn->act) + vkti_arena_peak(nn->tmp);
+    u->act_bytes = act_peak(u);
     return VKTI_OK;
 }

@@ -37,14 +37,28 @@ uint64_t vkti_unet_params(const vkti_unet *u);
 /* Device bytes the last recording's activations used at most (kept + temporary peaks). */
 uint64_t vkti_unet_activation_bytes(const vkti_unet *u);
 
+/* The forward's modes (its `train` argument). */
+#define VKTI_UNET_INFER 0     /* keeps nothing */
+#define VKTI_UNET_KEEP 1      /* keeps everything the backward needs */
+#define VKTI_UNET_RECOMPUTE 2 /* keeps each spatial transformer's input only (the ResNet blocks keep
+                                 as VKTI_UNET_KEEP); the backward records each transformer's forward
+                                 again, into an arena of its own released after that transformer's
+                                 backward: less memory, about one more transformer forward in time.
+                                 Outputs and gradients are bit-identical to VKTI_UNET_KEEP. */
+
 /* Records the forward: out [N, h, w, out_channels] from sample [N, h, w, in_channels],
  * timesteps [N] f32 (a device tensor: per-step values are not baked into the recording) and
- * cond [N, T, cross_dim]. h and w must be divisible by 2^(nblocks-1). train = 1 keeps what the
- * backward needs. Releases the previous recording's activations. */
+ * cond [N, T, cross_dim]. h and w must be divisible by 2^(nblocks-1). train is a mode above
+ * (1 or 2 keep what the backward needs). Releases the previous recording's activations. */
 int vkti_unet_forward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *out, const vkti_tensor *sample,
                       const vkti_tensor *timesteps, const vkti_tensor *cond, int train);
 /* Records the backward of the last train forward: d_cond [N, T, cross_dim] (overwritten) from
  * d_out [N, h, w, out_channels]. */
 int vkti_unet_backward(vkti_cmd *c, vkti_unet *u, const vkti_tensor *d_cond, const vkti_tensor *d_out);
+/* Gives the activation arenas' device memory back (their blocks stay allocated across recordings
+ * otherwise, at the largest size any recording needed): after a recording in one mode, before
+ * one in a smaller mode. The previous recording becomes invalid: call it only while nothing that
+ * uses it is in flight, and record again before the next submission. */
+int vkti_unet_trim(vkti_unet *u);
 
 #endif

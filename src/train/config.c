@@ -172,8 +172,10 @@ static const opt_def options[] = {
     O_STR(G_DEVICE, T_TEXT, "device", "--device", "N|NAME", "Vulkan device: its index or part of its name", 0, device),
     O_CHOICE(G_DEVICE, "precision", "--precision", "fp16|fp32", "storage precision of weights and activations", 1,
              precision, precision_names),
-    {PUB("max_vram", "--max-vram", "SIZE", "device memory budget, e.g. 6G (0 = no limit)", 0), G_DEVICE, T_SIZE,
-     OFF(max_vram), 0, 0, 0, 0, 0, 0, 0, 0, NULL},
+    {PUB("max_vram", "--max-vram", "SIZE",
+         "device memory budget, e.g. 6G (0 = no limit); over it the UNet's attention blocks are recomputed in the "
+         "backward", 0),
+     G_DEVICE, T_SIZE, OFF(max_vram), 0, 0, 0, 0, 0, 0, 0, 0, NULL},
 };
 #define OPTION_COUNT ((int)(sizeof options / sizeof options[0]))
 

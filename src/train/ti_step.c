@@ -39,6 +39,7 @@ static int record(vkti_ti_step *s, int mode)
     vkti_cmd *c = s->rec;
     const vkti_ti_step_params *p = &s->p;
     const int train = mode == MODE_TRAIN;
+    const int unet_mode = !train ? VKTI_UNET_INFER : p->recompute ? VKTI_UNET_RECOMPUTE : VKTI_UNET_KEEP;
     const vkti_tensor *target = p->v_prediction ? &s->target : &s->noise;
     const vkti_tensor *mask = p->use_mask ? &s->mask : NULL;
     int rc;
@@ -50,7 +51,7 @@ static int record(vkti_ti_step *s, int mode)
         (rc = vkti_mix_forward(c, &s->noisy, &s->latent, &s->noise, &s->coef_noisy)) ||
         (p->v_prediction && (rc = vkti_mix_forward(c, &s->target, &s->noise, &s->latent, &s->coef_target))) ||
         (rc = vkti_clip_text_forward(c, s->te, &s->cond, &s->ids, &s->extra, train)) ||
-        (rc = vkti_unet_forward(c, s->unet, &s->pred, &s->noisy, &s->ts, &s->cond, train)) ||
+        (rc = vkti_unet_forward(c, s->unet, &s->pred, &s->noisy, &s->ts, &s->cond, unet_mode)) ||
         (rc = vkti_mse_forward(c, &s->loss, &s->scratch, &s->pred, target, &s->w, mask)))
         return rc;
     if (train && ((rc = vkti_mse_backward(c, &s->d_pred, &s->pred, target, &s->w, mask, &s->hyper, VKTI_OPT_LOSS_SCALE)) ||
@@ -254,4 +255,13 @@ int vkti_ti_step_set_state(vkti_ti_step *s, const float *rows, const float *m, c
 uint64_t vkti_ti_step_activation_bytes(const vkti_ti_step *s)
 {
     return vkti_unet_activation_bytes(s->unet);
+}
+
+int vkti_ti_step_prepare(vkti_ti_step *s) { return record(s, MODE_TRAIN); }
+
+int vkti_ti_step_set_recompute(vkti_ti_step *s, int on)
+{
+    s->mode = MODE_NONE;
+    s->p.recompute = on != 0;
+    return vkti_unet_trim(s->unet);
 }

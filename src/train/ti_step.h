@@ -31,6 +31,8 @@ typedef struct vkti_ti_step_params {
     vkti_dtype dtype;          /* the networks' storage dtype (F16 or F32) */
     int external_noise;        /* 1: noise and eps2 are inputs the host writes (tests that must use
                                   another program's noise), not drawn on the GPU */
+    int recompute;             /* 1: the UNet recomputes its attention blocks in the backward
+                                  (VKTI_UNET_RECOMPUTE): less memory, the same bits */
 } vkti_ti_step_params;
 
 /* Host views of the per-step tensors (mapped memory). Write inputs only between runs. */
@@ -81,5 +83,11 @@ int vkti_ti_step_set_state(vkti_ti_step *s, const float *rows, const float *m, c
 void vkti_ti_step_forget(vkti_ti_step *s);
 /* Device bytes the networks' activations took in the last recording. */
 uint64_t vkti_ti_step_activation_bytes(const vkti_ti_step *s);
+/* Records the training micro-step now (the next vkti_ti_step_micro would), so that the memory it
+ * needs is allocated and can be measured (vkti_gpu_bytes_in_use, activation bytes). */
+int vkti_ti_step_prepare(vkti_ti_step *s);
+/* Switches the UNet's recompute mode (params.recompute) and gives the activation memory of the
+ * previous recordings back (vkti_unet_trim); the next run records again. Waits for the device. */
+int vkti_ti_step_set_recompute(vkti_ti_step *s, int on);
 
 #endif

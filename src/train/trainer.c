@@ -137,6 +137,7 @@ typedef struct trainer {
     char out_dir[PATH_CAP];
     vkti_progress_fn progress;
     void *progress_user;
+    int force_recompute;         /* VKTI_FORCE_RECOMPUTE (tests): recompute whatever the budget */
 } trainer;
 
 static int path_join(trainer *t, char *out, const char *name)
@@ -368,6 +369,53 @@ done:
 
 /* ---- the networks and the step -------------------------------------------------------------------- */
 
+static double mib(uint64_t bytes) { return (double)bytes / 1048576.0; }
+
+/* With --max-vram: the step recorded as it would run, keeping every activation; if the device
+ * memory then allocated is over the budget (or the device has not that much), recorded again
+ * recomputing the UNet's attention blocks in the backward (the same bits, less memory); if that
+ * is still over, a refusal. The decision depends on the configuration (and on the device only
+ * where it cannot hold the keep-everything step); either way the training is the same, bit for
+ * bit: only memory and time differ. */
+static int fit_memory(trainer *t)
+{
+    const uint64_t budget = t->cfg->max_vram;
+    uint64_t need = 0, act = 0;
+    int rc = vkti_ti_step_prepare(t->step);
+    if (rc == VKTI_OK) {
+        need = vkti_gpu_bytes_in_use(t->g);
+        act = vkti_ti_step_activation_bytes(t->step);
+        if (!t->force_recompute && (!budget || need <= budget))
+            return VKTI_OK;
+    } else if (rc != VKTI_E_OOM || !budget) {
+        return rc;
+    }
+    if ((rc = vkti_ti_step_set_recompute(t->step, 1)) || (rc = vkti_ti_step_prepare(t->step)))
+        return rc == VKTI_E_OOM && budget
+                   ? vkti_fail_wrap(t->d, rc, "--max-vram %.0f MiB: even recomputing the UNet's attention blocks the "
+                                    "training step does not fit the device (lower --batch or --resolution): ", mib(budget))
+                   : rc;
+    uint64_t need2 = vkti_gpu_bytes_in_use(t->g), act2 = vkti_ti_step_activation_bytes(t->step);
+    if (budget && need2 > budget) {
+        char without[64] = "";
+        if (need)
+            snprintf(without, sizeof without, " (%.0f MiB keeping every activation)", mib(need));
+        return vkti_fail(t->d, VKTI_E_OOM, "the training step needs %.0f MiB of device memory even recomputing the "
+                         "UNet's attention blocks%s, over --max-vram %.0f MiB: lower --batch or --resolution, or raise "
+                         "--max-vram", mib(need2), without, mib(budget));
+    }
+    char was[64] = "";
+    if (act)
+        snprintf(was, sizeof was, " instead of %.1f MiB", mib(act));
+    if (budget)
+        vkti_log(t->d, VKTI_LOG_INFO, "--max-vram %.0f MiB: recomputing the UNet's attention blocks in the backward "
+                 "(activations %.1f MiB%s)", mib(budget), mib(act2), was);
+    else
+        vkti_log(t->d, VKTI_LOG_INFO, "VKTI_FORCE_RECOMPUTE: recomputing the UNet's attention blocks in the backward "
+                 "(activations %.1f MiB%s)", mib(act2), was);
+    return VKTI_OK;
+}
+
 static int build(trainer *t)
 {
     const vkti_train_config *cfg = t->cfg;
@@ -386,7 +434,8 @@ static int build(trainer *t)
     vkti_ti_step_params p = {.batch = cfg->batch_size, .latent_h = t->lh, .latent_w = t->lw, .latent_c = t->lc,
                              .tokens = TOKENS, .learned = t->E, .v_prediction = t->v_prediction,
                              .use_mask = cfg->loss_mask, .optimizer = k, .dtype = t->dt};
-    if ((rc = vkti_ti_step_create(&t->step, t->g, t->te, t->unet, &p, t->init_rows)))
+    if ((rc = vkti_ti_step_create(&t->step, t->g, t->te, t->unet, &p, t->init_rows)) ||
+        ((cfg->max_vram || t->force_recompute) && (rc = fit_memory(t))))
         return rc;
     t->loss_scale = t->dt == VKTI_F16 ? SCALE_INIT : 1.0;
     return vkti_lr_schedule_from_config(t->d, &t->lr, cfg);
@@ -876,7 +925,7 @@ static int train_loop(trainer *t)
 }
 
 int vkti_trainer_run(vkti_gpu *g, vkti_diag *d, const vkti_train_config *cfg, vkti_train_report *rep,
-                     vkti_progress_fn progress, void *progress_user)
+                     vkti_progress_fn progress, void *progress_user, int force_recompute)
 {
     trainer t;
     memset(&t, 0, sizeof t);
@@ -888,6 +937,7 @@ int vkti_trainer_run(vkti_gpu *g, vkti_diag *d, const vkti_train_config *cfg, vk
     t.rep = rep;
     t.progress = progress;
     t.progress_user = progress_user;
+    t.force_recompute = force_recompute;
     t.dt = cfg->precision == VKTI_PRECISION_FP32 ? VKTI_F32 : VKTI_F16;
     snprintf(t.out_dir, sizeof t.out_dir, "%s", cfg->out);
     rng_seed(&t.r, (uint64_t)cfg->seed);

@@ -9,6 +9,10 @@
 #     images in the TensorBoard log;
 #   - every output loads back (vkti inspect reads the embeddings; loss.png is a PNG; metrics.jsonl
 #     has its records; a TensorBoard event file exists);
+#   - --max-vram: under a budget the step fits, nothing changes; recomputing the UNet's attention
+#     blocks (forced with VKTI_FORCE_RECOMPUTE=1: the tiny model fits any budget of 64 MiB and up
+#     without it) trains a byte-identical embedding; a budget even recomputing cannot meet is
+#     refused with one line (out of memory: exit code 2);
 #   - resuming with another model, or a changed option, is refused; bad configurations are
 #     refused before the GPU starts, naming the key.
 # With VKTI_TEST_QUICK=--quick (the sanitizer run) it trains 40 steps (20 + 20 resumed) and skips
@@ -62,6 +66,19 @@ done
 "$VKTI" train $COMMON --steps $HALF --out "$tmp/b" >"$tmp/log" 2>&1 || bad "train $HALF steps"
 if "$VKTI" train $COMMON --steps $STEPS --out "$tmp/b" --resume "$tmp/b" >"$tmp/log" 2>&1 && grep -q "resuming" "$tmp/log"; then ok "resume to $STEPS"; else bad "resume"; fi
 cmp -s "$tmp/a/learned_embeds.safetensors" "$tmp/b/learned_embeds.safetensors" && ok "resume is bit-exact" || bad "resumed embedding differs"
+
+# --max-vram: recomputing the attention blocks changes memory and time, not one bit
+"$VKTI" train $COMMON --steps 10 --max-vram 8G --out "$tmp/keep" >"$tmp/log" 2>&1 && ! grep -q "recomputing" "$tmp/log" &&
+    ok "--max-vram 8G: fits, trained keeping every activation" || bad "--max-vram 8G"
+VKTI_FORCE_RECOMPUTE=1 "$VKTI" train $COMMON --steps 10 --out "$tmp/rec" >"$tmp/log" 2>&1 &&
+    grep -q "recomputing the UNet's attention blocks in the backward (activations" "$tmp/log" &&
+    ok "VKTI_FORCE_RECOMPUTE=1: trained recomputing the attention blocks ($(grep -o 'activations [^)]*' "$tmp/log"))" ||
+    bad "VKTI_FORCE_RECOMPUTE=1"
+cmp -s "$tmp/keep/learned_embeds.safetensors" "$tmp/rec/learned_embeds.safetensors" &&
+    ok "recomputing gives a byte-identical embedding" || bad "the embedding trained recomputing differs"
+expect "--max-vram 64M refused: even recomputing the step does not fit" 2 "raise --max-vram" -- \
+    "$VKTI" train $COMMON --steps 10 --max-vram 64M --out "$tmp/small"
+check "... in one line" test "$(grep -c "max-vram" "$tmp/log")" -eq 1
 
 # refusals
 "$VKTI" train --model "$tmp/other" --data "$SRC/assets/demo" --token "<red-ball>" --init ball --resolution 64 --lr 5e-2 \

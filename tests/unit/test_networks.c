@@ -10,7 +10,8 @@
  *     text encoder: last_hidden_state, and the gradient of sum(d_hidden * hidden) with respect
  *         to the token embeddings — through the training path: every position reads a learned
  *         row (ids V + k, the rows set to the table's rows), so d(learned rows) is d(embeddings);
- *     unet: the prediction, and d(cond) of sum(d_out * out);
+ *     unet: the prediction, and d(cond) of sum(d_out * out); then again in recompute mode
+ *         (VKTI_UNET_RECOMPUTE), which must give the same bits with fewer activation bytes;
  *     vae: mean and log-variance of an image, and the decoding of a latent;
  *     ti step: the loss, the placeholder row's gradient and the row after one AdamW step.
  * Budgets (issue 5): f32 forward 1e-4, gradients 1e-3 (text encoder 1e-5 and 1e-4); f16 1e-2
@@ -242,6 +243,8 @@ static void test_unet(env *e)
     float *cond = ref_f32(&e->d, &r, "cond", &nc, sc, NULL), *out = ref_f32(&e->d, &r, "out", &no, NULL, NULL);
     float *dout = ref_f32(&e->d, &r, "d_out", &ndo, NULL, NULL), *dcond = ref_f32(&e->d, &r, "d_cond", &ndc, NULL, NULL);
     float *got = NULL, *gd = NULL;
+    void *raw_out = NULL, *raw_dc = NULL, *raw_out2 = NULL, *raw_dc2 = NULL;
+    uint64_t keep_bytes = 0;
     if (!sample || !ts || !cond || !out || !dout || !dcond ||
         !check_rc(&e->d, vkti_unet_dims_from_config(&e->d, &e->m.unet, &dims), "unet dims") ||
         !check_rc(&e->d, vkti_unet_create(&u, e->g, &dims, &src, e->dt), "unet"))
@@ -269,8 +272,38 @@ static void test_unet(env *e)
         compare("unet: prediction", got, out, no, gb(e->dt, 1e-4, 1e-2));
         compare("unet: d(cond)", gd, dcond, ndc, gb(e->dt, 1e-3, 3e-2));
     }
+    /* recompute mode: the same bits from less memory */
+    keep_bytes = vkti_unet_activation_bytes(u);
+    raw_out = malloc(tout.bytes), raw_dc = malloc(tdc.bytes), raw_out2 = malloc(tout.bytes), raw_dc2 = malloc(tdc.bytes);
+    if (!raw_out || !raw_dc || !raw_out2 || !raw_dc2 ||
+        (rc = vkti_tensor_download(e->g, &tout, raw_out, tout.bytes)) ||
+        (rc = vkti_tensor_download(e->g, &tdc, raw_dc, tdc.bytes)) || (rc = vkti_cmd_begin(e->cmd)) ||
+        (rc = vkti_cmd_fill(e->cmd, &tout, 0)) ||
+        (rc = vkti_unet_forward(e->cmd, u, &tout, &tsm, &tts, &tco, VKTI_UNET_RECOMPUTE)) ||
+        (rc = vkti_unet_backward(e->cmd, u, &tdc, &tdo)) || (rc = vkti_cmd_end(e->cmd)) ||
+        (rc = vkti_cmd_submit(e->cmd, 1)) || (rc = vkti_tensor_download(e->g, &tout, raw_out2, tout.bytes)) ||
+        (rc = vkti_tensor_download(e->g, &tdc, raw_dc2, tdc.bytes))) {
+        check_rc(&e->d, rc ? rc : VKTI_E_OOM, "unet run in recompute mode");
+        goto done;
+    }
+    uint64_t rec_bytes = vkti_unet_activation_bytes(u);
+    printf("     unet activations: %.3f MiB keeping everything, %.3f MiB recomputing the transformers\n",
+           (double)keep_bytes / 1048576.0, (double)rec_bytes / 1048576.0);
+    if (memcmp(raw_out, raw_out2, tout.bytes) || memcmp(raw_dc, raw_dc2, tdc.bytes)) {
+        printf("FAIL unet: recompute mode's prediction or d(cond) differs from the keep-everything mode's\n");
+        failed++;
+    } else if (rec_bytes >= keep_bytes) {
+        printf("FAIL unet: recompute mode uses %llu activation bytes, no fewer than %llu\n",
+               (unsigned long long)rec_bytes, (unsigned long long)keep_bytes);
+        failed++;
+    } else {
+        printf("ok   unet: recompute mode gives the same prediction and d(cond), bit for bit, in %.0f%% of the "
+               "activation bytes\n", 100.0 * (double)rec_bytes / (double)keep_bytes);
+        passed++;
+    }
 done:
     free(sample), free(ts), free(cond), free(out), free(dout), free(dcond), free(got), free(gd);
+    free(raw_out), free(raw_dc), free(raw_out2), free(raw_dc2);
     vkti_unet_free(u);
     if (r.open)
         vkti_safetensors_close(&r.st);
