@@ -402,7 +402,9 @@ int main(int argc, char **argv)
     }
     t.diag.log = print_log;
     t.diag.level = VKTI_LOG_WARN;
-    vkti_gpu_options o = {.device = device, .validation = validation, .disable = disable};
+    const char *sync = getenv("VKTI_SYNC_VALIDATION"); /* 1: synchronization checks too (ctest sets it) */
+    vkti_gpu_options o = {.device = device, .validation = validation, .disable = disable,
+                          .sync_validation = validation && sync && sync[0] == '1'};
     int rc = vkti_gpu_create(&t.g, &t.diag, &o);
     if (rc) {
         printf("cannot open a Vulkan device: %s\n0 passed, 1 failed\n", t.diag.msg);

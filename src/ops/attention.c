@@ -409,9 +409,12 @@ int vkti_attention_backward(vkti_cmd *c, const vkti_tensor *dq, const vkti_tenso
         return rc;
 
     /* dK and dV: one workgroup per key tile and query range; split ranges write partials that a
-     * last pass adds up (without a split, delta fills the unused partial binding, read-only) */
+     * last pass adds up. Without a split the partial binding is never touched; it gets dk, which
+     * this pass writes anyway: binding delta there (read-only) made the synchronization validation
+     * see a write to delta — the shader declares the binding writeonly — and flag the dQ pass's
+     * read of it (a false hazard: nothing was written, but a tool that cannot tell is no use). */
     int split = p.splits > 1;
-    vkti_arg kvargs[9] = {{dk, VKTI_WRITE},    {dv, VKTI_WRITE},   {split ? &partial : &delta, split ? VKTI_WRITE : VKTI_READ},
+    vkti_arg kvargs[9] = {{dk, VKTI_WRITE},    {dv, VKTI_WRITE},   {split ? &partial : dk, VKTI_WRITE},
                           {q, VKTI_READ},      {k, VKTI_READ},     {v, VKTI_READ},
                           {d_out, VKTI_READ},  {lse, VKTI_READ},   {&delta, VKTI_READ}};
     char cm_kv[16], cm_q[16];

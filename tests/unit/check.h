@@ -1,6 +1,7 @@
 /* check.h — what every unit test program shares: the CHECK counter (a failed check prints where
  * and why, the program goes on and exits non-zero at the end), a scratch directory under the build
- * tree, and removing one. Header-only: each test program is one file. */
+ * tree and removing one, and whether synchronization validation is asked for. Header-only: each
+ * test program is one file. */
 #ifndef VKTI_TESTS_CHECK_H
 #define VKTI_TESTS_CHECK_H
 
@@ -31,6 +32,13 @@ static inline void scratch_dir(char *out, size_t cap, const char *name)
     vkti_diag d = {0};
     if (vkti_mkdir_p(&d, out) != VKTI_OK)
         printf("cannot make %s: %s\n", out, d.msg);
+}
+
+/* VKTI_SYNC_VALIDATION=1 (as ctest sets it): the validation layer's synchronization checks too */
+static inline int sync_validation_asked(void)
+{
+    const char *e = getenv("VKTI_SYNC_VALIDATION");
+    return e && e[0] == '1';
 }
 
 /* removes a directory and everything in it (best effort) */

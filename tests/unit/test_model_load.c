@@ -116,7 +116,7 @@ int main(void)
     check_glue_refusals();
     vkti_diag d = {0};
     vkti_gpu *g = NULL;
-    vkti_gpu_options o = {.validation = 1, .device = vkti_env("VKTI_DEVICE")};
+    vkti_gpu_options o = {.validation = 1, .sync_validation = sync_validation_asked(), .device = vkti_env("VKTI_DEVICE")};
     if (vkti_mkdir_p(&d, root) || vkti_gpu_create(&g, &d, &o)) {
         printf("setup: %s\n%d passed, %d failed\n", d.msg, passed, failed + 1);
         return 1;

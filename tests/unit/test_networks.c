@@ -535,7 +535,9 @@ int main(int argc, char **argv)
     memset(&e, 0, sizeof e);
     e.d.log = log_line;
     e.d.level = VKTI_LOG_WARN;
-    vkti_gpu_options o = {.validation = 1, .device = getenv("VKTI_DEVICE"), .disable = getenv("VKTI_DISABLE")};
+    const char *sync = getenv("VKTI_SYNC_VALIDATION");
+    vkti_gpu_options o = {.validation = 1, .sync_validation = sync && sync[0] == '1', .device = getenv("VKTI_DEVICE"),
+                          .disable = getenv("VKTI_DISABLE")};
     if (!check_rc(&e.d, vkti_gpu_create(&e.g, &e.d, &o), "device")) {
         printf("%d passed, %d failed\n", passed, failed);
         return 1;

@@ -488,7 +488,7 @@ int main(void)
     vkti_diag d = {0};
     env e;
     memset(&e, 0, sizeof e);
-    vkti_gpu_options o = {.validation = 1, .device = vkti_env("VKTI_DEVICE")};
+    vkti_gpu_options o = {.validation = 1, .sync_validation = sync_validation_asked(), .device = vkti_env("VKTI_DEVICE")};
     vkti_sd_synth s;
     if (vkti_mkdir_p(&d, root) || vkti_gpu_create(&e.g, &d, &o) || vkti_sd_synth_preset(&d, "tiny", &s)) {
         printf("setup: %s\n%d passed, %d failed\n", d.msg, passed, failed + 1);
