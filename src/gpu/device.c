@@ -628,6 +628,7 @@ vkti_diag *vkti_gpu_diag(vkti_gpu *g) { return g->diag; }
 int vkti_gpu_validation_messages(const vkti_gpu *g) { return g->validation_messages; }
 uint64_t vkti_gpu_bytes_in_use(const vkti_gpu *g) { return g->bytes_in_use; }
 uint64_t vkti_gpu_bytes_peak(const vkti_gpu *g) { return g->bytes_peak; }
+void vkti_gpu_reset_peak(vkti_gpu *g) { g->bytes_peak = g->bytes_in_use; }
 
 int vkti_gpu_wait_idle(vkti_gpu *g)
 {

@@ -77,6 +77,8 @@ int vkti_gpu_validation_messages(const vkti_gpu *g);
 /* Device-local bytes allocated now and at most, over all arenas. */
 uint64_t vkti_gpu_bytes_in_use(const vkti_gpu *g);
 uint64_t vkti_gpu_bytes_peak(const vkti_gpu *g);
+/* The peak starts again from what is allocated now (after a probe whose memory was freed). */
+void vkti_gpu_reset_peak(vkti_gpu *g);
 int vkti_gpu_wait_idle(vkti_gpu *g);
 
 /* ---- memory --------------------------------------------------------------------------- */
