@@ -18,6 +18,7 @@
 #include "api/ctx_internal.h"
 #include "base/platform.h"
 #include "base/sha256.h"
+#include "base/str.h"
 #include "io/embedding.h"
 #include "io/image.h"
 #include "io/safetensors.h"
@@ -58,20 +59,6 @@ static int ends_with_png(const char *s)
 {
     size_t n = strlen(s);
     return n > 4 && s[n - 4] == '.' && (s[n - 3] | 32) == 'p' && (s[n - 2] | 32) == 'n' && (s[n - 1] | 32) == 'g';
-}
-
-/* FILE.png, or FILE-i.png (i from 1) for a batch */
-static char *out_name(const char *out, int batch, int i)
-{
-    size_t n = strlen(out);
-    char *s = malloc(n + 16);
-    if (!s)
-        return NULL;
-    if (batch == 1)
-        memcpy(s, out, n + 1);
-    else
-        snprintf(s, n + 16, "%.*s-%d%s", (int)(n - 4), out, i + 1, out + n - 4);
-    return s;
 }
 
 /* the options alone */
@@ -120,7 +107,7 @@ static int check_options(vkti_diag *d, const vkti_generate_options *o)
 static int check_outputs(vkti_diag *d, const vkti_generate_options *o)
 {
     for (int i = 0; i < o->batch + (o->save_latents ? 1 : 0); i++) {
-        char *name = i < o->batch ? out_name(o->out, o->batch, i) : NULL;
+        char *name = i < o->batch ? vkti_str_numbered(o->out, o->batch == 1 ? 0 : i + 1) : NULL;
         const char *path = i < o->batch ? name : o->save_latents;
         if (i < o->batch && !name)
             return vkti_fail(d, VKTI_E_OOM, "out of host memory");
@@ -383,7 +370,7 @@ int vkti_generate(vkti_ctx *ctx, const vkti_generate_options *o, vkti_generate_r
             .batch_pos = i, .ti_hashes = ti_list, .version = version,
         };
         char *params = vkti_infotext_format(&it);
-        char *name = out_name(o->out, o->batch, i);
+        char *name = vkti_str_numbered(o->out, o->batch == 1 ? 0 : i + 1);
         if (!params || !name) {
             free(params);
             free(name);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/inspect_internal.h"
+#include "base/str.h"
 #include "io/draw.h"
 
 #define PAD 10
@@ -21,20 +22,6 @@
 #define BOX 0xd0d0d0u
 #define RED 0xd02020u
 #define ORANGE 0xe08000u
-
-/* "dir/sheet.png" -> "dir/sheet-3.png" */
-static char *page_name(const char *path, int page)
-{
-    size_t n = strlen(path);
-    char *s = malloc(n + 16);
-    if (!s)
-        return NULL;
-    if (page == 1)
-        memcpy(s, path, n + 1);
-    else
-        snprintf(s, n + 16, "%.*s-%d.png", (int)(n - 4), path, page);
-    return s;
-}
 
 static void draw_cell(vkti_canvas *c, const vkti_inspect_impl *r, int k, int x, int y, int thumb)
 {
@@ -112,7 +99,7 @@ int vkti__inspect_sheet(vkti_diag *d, vkti_inspect_impl *r, const char *path)
             int col = i % cols, row = i / cols;
             draw_cell(&c, r, k0 + i, PAD + col * cell_w, header + row * cell_h, thumb);
         }
-        char *name = page_name(path, page + 1);
+        char *name = vkti_str_numbered(path, page == 0 ? 0 : page + 1); /* sheet.png, sheet-2.png, ... */
         if (!name) {
             vkti_canvas_free(&c);
             rc = vkti_fail(d, VKTI_E_OOM, "out of memory");

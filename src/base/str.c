@@ -37,3 +37,11 @@ char *vkti_str_fmt(const char *fmt, ...)
     va_end(ap);
     return p;
 }
+
+char *vkti_str_numbered(const char *path, int n)
+{
+    size_t len = strlen(path);
+    if (n <= 0 || len < 4)
+        return vkti_str_dup(path);
+    return vkti_str_fmt("%.*s-%d%s", (int)(len - 4), path, n, path + len - 4);
+}
