@@ -27,6 +27,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reflib  # noqa: E402
+
 SAMPLERS = {"ddim": "DDIMScheduler", "euler_a": "EulerAncestralDiscreteScheduler", "dpmpp_2m": "DPMSolverMultistepScheduler"}
 LINE = re.compile(r"load ([\d.]+) s, text ([\d.]+) s, sampling ([\d.]+) s \(([\d.]+) steps/s\), decode ([\d.]+) s, "
                   r"total ([\d.]+) s on (.*) \((fp\d+)\), peak (\d+) MiB")
@@ -77,12 +80,7 @@ def main():
                        "median_sampling_s": statistics.median(r["sampling"] for r in runs),
                        "median_decode_s": statistics.median(r["decode"] for r in runs)}
     if not args.skip_diffusers:
-        here = os.path.dirname(os.path.abspath(__file__))
-        for c in [args.diffusers, os.environ.get('VKTI_DIFFUSERS_SRC'), '.ref/src',
-                  os.path.join(here, '..', '..', '..', 'shared', 'anchors', 'py')]:
-            if c and os.path.isdir(os.path.join(c, 'diffusers')):
-                sys.path.insert(0, c)
-                break
+        reflib.use_diffusers(args.diffusers)
         import torch
         import diffusers
         from diffusers import StableDiffusionPipeline

@@ -13,17 +13,15 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import reflib  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--diffusers', default=None)
     args = ap.parse_args()
-    for c in (args.diffusers, os.environ.get('VKTI_DIFFUSERS_SRC'), '.ref/src',
-              os.path.join(HERE, '..', '..', '..', 'shared', 'anchors', 'py')):
-        if c and os.path.isdir(os.path.join(c, 'diffusers')):
-            sys.path.insert(0, c)
-            break
+    reflib.use_diffusers(args.diffusers)
     import torch
     from diffusers.optimization import get_scheduler
     print('# torch %s' % torch.__version__)

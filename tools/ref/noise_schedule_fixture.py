@@ -23,6 +23,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import derive_noise_schedule_f32 as emu  # noqa: E402
+import reflib  # noqa: E402
 
 SD15 = """{"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
  "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
@@ -38,12 +39,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--diffusers', default=None, help='folder that contains the diffusers package')
     args = ap.parse_args()
-    cands = [args.diffusers, os.environ.get('VKTI_DIFFUSERS_SRC'), '.ref/src',
-             os.path.join(HERE, '..', '..', '..', 'shared', 'anchors', 'py')]
-    for c in cands:
-        if c and os.path.isdir(os.path.join(c, 'diffusers')):
-            sys.path.insert(0, c)
-            break
+    reflib.use_diffusers(args.diffusers)
     import torch
     from diffusers import DDPMScheduler
     try:

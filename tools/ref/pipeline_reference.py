@@ -31,9 +31,11 @@ import argparse
 import json
 import math
 import os
-import struct
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reflib  # noqa: E402
 
 SAMPLERS = {"ddim": "DDIMScheduler", "euler_a": "EulerAncestralDiscreteScheduler", "dpmpp_2m": "DPMSolverMultistepScheduler"}
 
@@ -70,34 +72,6 @@ def vkti_normal(seed, counter, n, stream=0):
     return out[:n]
 
 
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        data = f.read()
-    n = struct.unpack('<Q', data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, t in header.items():
-        if name == '__metadata__':
-            continue
-        assert t['dtype'] == 'F32'
-        a, b = t['data_offsets']
-        out[name] = (t['shape'], struct.unpack('<%df' % ((b - a) // 4), data[base + a:base + b]))
-    return out, header.get('__metadata__', {})
-
-
-def write_safetensors(path, tensors, meta):
-    header, blobs, off = {"__metadata__": meta}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        b = struct.pack('<%df' % t.numel(), *t.flatten().tolist())
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b' ' * (-len(h) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
 
 
 def main():
@@ -122,12 +96,7 @@ def main():
     ap.add_argument('--out', required=True, help='prefix of the files written')
     ap.add_argument('--save-reference', default=None, help="safetensors of diffusers' final latents per run")
     args = ap.parse_args()
-    here = os.path.dirname(os.path.abspath(__file__))
-    for c in [args.diffusers, os.environ.get('VKTI_DIFFUSERS_SRC'), '.ref/src',
-              os.path.join(here, '..', '..', '..', 'shared', 'anchors', 'py')]:
-        if c and os.path.isdir(os.path.join(c, 'diffusers')):
-            sys.path.insert(0, c)
-            break
+    reflib.use_diffusers(args.diffusers)
     import numpy as np
     import torch
     import diffusers
@@ -210,7 +179,7 @@ def main():
             print(p.stderr)
             results[run] = {"error": p.stderr.strip()}
             continue
-        tens, _ = read_safetensors(prefix + '_vkti.safetensors')
+        tens, _ = reflib.read_f32_safetensors(prefix + '_vkti.safetensors')
         shape, vals = tens['latents']
         v_lat = torch.tensor(vals, dtype=torch.float32).reshape(shape).permute(0, 3, 1, 2)
         shape0, vals0 = tens['initial']
@@ -239,7 +208,8 @@ def main():
                 "seed": str(args.seed), "width": str(W), "height": str(H), "batch": str(args.batch),
                 "eta": repr(args.eta if args.eta else 1.0), "diffusers": diffusers.__version__, "torch": torch.__version__,
                 "made_by": "tools/ref/pipeline_reference.py --save-reference"}
-        write_safetensors(args.save_reference, {k + '.latents': v for k, v in saved.items()}, meta)
+        reflib.write_f32_safetensors(args.save_reference, {k + '.latents': (list(v.shape), v.flatten().tolist())
+                                                            for k, v in saved.items()}, meta)
         print('wrote', args.save_reference)
     print('wrote', args.out + '.json')
 

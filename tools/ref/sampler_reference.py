@@ -35,8 +35,10 @@ import argparse
 import json
 import os
 import platform
-import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reflib  # noqa: E402
 
 SD15 = {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
         "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
@@ -67,25 +69,6 @@ CASES = [
 MAX_STEPS = 20
 
 
-def write_safetensors(path, tensors, meta):
-    """tensors: name -> (shape, list of floats); float32 little endian."""
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        shape, vals = tensors[name]
-        b = struct.pack('<%df' % len(vals), *vals)
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {k: str(v) for k, v in meta.items()}
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path + '.tmp', 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + '.tmp', path)
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -93,12 +76,7 @@ def main():
     ap.add_argument('--side', type=int, default=8, help='latent side (8: the committed fixture; 64: SD 1.5 at 512)')
     ap.add_argument('--out', required=True)
     args = ap.parse_args()
-    here = os.path.dirname(os.path.abspath(__file__))
-    for c in [args.diffusers, os.environ.get('VKTI_DIFFUSERS_SRC'), '.ref/src',
-              os.path.join(here, '..', '..', '..', 'shared', 'anchors', 'py')]:
-        if c and os.path.isdir(os.path.join(c, 'diffusers')):
-            sys.path.insert(0, c)
-            break
+    reflib.use_diffusers(args.diffusers)
     import torch
     import diffusers
     from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler
@@ -169,7 +147,7 @@ def main():
         print('%-24s %-9s %2d steps, timesteps %s .. %s, init sigma %.6g' %
               (name, sampler, steps, ts[0].item(), ts[-1].item(), float(sched.init_noise_sigma)))
     meta["cases"] = ",".join(cases)
-    write_safetensors(args.out, tensors, meta)
+    reflib.write_f32_safetensors(args.out, tensors, meta)
     print('wrote', args.out)
 
 
